@@ -1,0 +1,1 @@
+"""Sample captures shipped with tcp-lab."""

@@ -1,0 +1,139 @@
+"""The `tcp-lab` command line: parses arguments and hands over to one module per command.
+
+Commands are imported lazily so that the lab never imports scapy (0.4 s of start-up) and
+`--version` imports nothing. Every error a user can cause ends as one sentence on stderr
+and exit code 2 (bad input) or 3 (missing permission or device), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from typing import NoReturn, Sequence
+
+from .errors import EXIT_USAGE, CliError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one sentence (no usage dump) and exit 2."""
+
+    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+        raise CliError(f"{message} (see '{self.prog} --help').")
+
+
+def _add_format(p: argparse.ArgumentParser, with_lang: bool = True) -> None:
+    p.add_argument(
+        "--format",
+        choices=("tui", "text", "json"),
+        default=None,
+        help="tui: the interactive screen (default on a terminal); text: one line per frame; json: JSON Lines",
+    )
+    if with_lang:
+        p.add_argument("--lang", choices=("en", "zh"), default="en", help="language of explanations (default en)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from tcp_lab import __version__
+
+    parser = _Parser(
+        prog="tcp-lab",
+        description="A terminal lab for the TCP three-way handshake and four-way teardown.",
+        epilog="With no command, opens the lab on the default scenario.",
+    )
+    parser.add_argument("--version", action="version", version=f"tcp-lab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    sub.add_parser("scenarios", help="list the built-in scenarios")
+
+    lab = sub.add_parser("lab", help="step through a simulated connection (the default)")
+    lab.add_argument("scenario", nargs="?", default=None, help="scenario name (see 'tcp-lab scenarios')")
+    lab.add_argument("--scenario-file", metavar="FILE", help="a TOML scenario file")
+    _add_format(lab)
+    lab.add_argument("--isn-client", type=_u32, metavar="N", help="the client's initial sequence number")
+    lab.add_argument("--isn-server", type=_u32, metavar="N", help="the server's initial sequence number")
+    lab.add_argument("--seed", type=int, metavar="N", help="seed for random ISNs (reproducible runs)")
+
+    replay = sub.add_parser("replay", help="replay a capture file (pcap or pcapng; '-' reads a pcap stream on stdin)")
+    replay.add_argument("file", metavar="FILE", help="a .pcap or .pcapng file, or - for stdin (e.g. tcpdump -U -w -)")
+    _add_format(replay)
+    replay.add_argument("--conn", type=int, metavar="N", help="only conversation N (numbered from 0, as tcp.stream)")
+    replay.add_argument("--conversations", action="store_true", help="print the conversation table instead of frames")
+
+    sniff = sub.add_parser("sniff", help="sniff a real connection live (needs root or CAP_NET_RAW)")
+    sniff.add_argument("-i", "--interface", metavar="IFACE", default=None, help="interface to capture on (default lo)")
+    sniff.add_argument("-f", "--filter", metavar="BPF", default=None, help="a BPF capture filter, e.g. 'tcp port 80'")
+    sniff.add_argument("--port", type=int, metavar="N", help="only TCP port N (shorthand for -f 'tcp port N')")
+    sniff.add_argument("--write", metavar="FILE", help="also save every sniffed packet to a pcap file")
+    sniff.add_argument("--demo", action="store_true", help="make and watch a real scripted connection on loopback")
+    _add_format(sniff)
+    sniff.add_argument("--count", type=int, metavar="N", help="stop after N TCP segments (headless)")
+    sniff.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds (headless)")
+
+    return parser
+
+
+def _u32(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value < 1 << 32:
+        raise argparse.ArgumentTypeError(f"{text} is not a 32-bit sequence number (0 to 4294967295)")
+    return value
+
+
+COMMANDS = {
+    None: "tcp_lab.tui.cmd_lab",
+    "lab": "tcp_lab.tui.cmd_lab",
+    "scenarios": "tcp_lab.tui.cmd_lab",
+    "replay": "tcp_lab.tui.cmd_replay",
+    "sniff": "tcp_lab.tui.cmd_sniff",
+}
+
+
+def resolve_format(fmt: str | None) -> str:
+    """The output format: as asked, else the screen on a terminal and text otherwise."""
+    if fmt is not None:
+        return fmt
+    return "tui" if sys.stdout.isatty() and sys.stdin.isatty() else "text"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(args_list)
+        if args.command is None:
+            args = parser.parse_args(["lab", *args_list])
+        module = importlib.import_module(COMMANDS[args.command])
+        return int(module.run(args) or 0)
+    except CliError as exc:
+        _say(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): not an error of ours; stay quiet.
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        except OSError:
+            pass
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the last guard: one sentence, never a traceback
+        if os.environ.get("TCP_LAB_DEBUG"):
+            raise
+        _say(f"internal error: {type(exc).__name__}: {exc} (set TCP_LAB_DEBUG=1 for a traceback; please report it).")
+        return 1
+
+
+def _say(message: str) -> None:
+    message = message.strip()
+    if not message.startswith("tcp-lab:"):
+        message = f"tcp-lab: {message}"
+    print(message, file=sys.stderr)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
