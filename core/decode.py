@@ -31,7 +31,9 @@ the Jumbo Payload option itself is not read.
 TCP (RFC 9293 section 3.1): the 9 control bits include AE (RFC 9768, formerly NS); the
 options are handed on as raw bytes (parse them with core/options.py); the urgent pointer
 and the raw 16-bit window are kept. A data offset below 5, or a header longer than the IP
-payload or than the captured bytes, skips the packet.
+payload or than the captured bytes, skips the packet (tshark still shows a segment whose
+options the snapshot length cut off; we skip it, because options we cannot read, such as
+the window scale, would make what we show wrong).
 
 Like Wireshark, the payload length (`length`, Wireshark's tcp.len) is the IP datagram's
 length, cut to the frame's length on the wire when the IP header claims more, minus the IP
@@ -355,6 +357,6 @@ def _tcp(
     if hlen > remaining:
         return "TCP header longer than the IP payload"
     if n - t < hlen:
-        return "truncated TCP header"
+        return "TCP options cut off by the snapshot length"
     options = bytes(data[t + 20 : t + hlen]) if hlen > 20 else b""
     return Decoded(version, src, dst, sport, dport, seq, ack, off_flags & 0x1FF, win, remaining - hlen, options, urg)
