@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from .endpoint import Applied, Endpoint, EndpointConfig, IllegalCall
 from .frame import Explanation, Frame, ListTimeline, other
-from .lab_info import info_column
+from .info import info_text
 from .options import build_options
 from .scenario import CALLS, Scenario, ScenarioError, Setup, Step
 from .segment import ACK, SEQ_MOD, SYN, Segment, flag_names, seq_add
@@ -467,7 +467,18 @@ class Simulation:
             ack_rel = (seg.ack - ack_base) % SEQ_MOD if ack_base is not None else seg.ack
         else:
             ack_rel = 0  # Wireshark shows no Ack without the ACK bit
-        info = info_column(seg, seq_rel, ack_rel, win_scaled, analysis)
+        prefix = "".join(f"[{label}] " for label in analysis)
+        info = info_text(
+            seg.sport,
+            seg.dport,
+            seg.flags,
+            seg.seq if seq_rel is None else seq_rel,
+            ack_rel,
+            win_scaled,
+            seg.length,
+            seg.options,
+            prefix=prefix,
+        )
         row = e.next_row
         e.next_row += 1
         fid = e.wire.new_id()
