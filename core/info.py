@@ -28,13 +28,12 @@ from __future__ import annotations
 
 import struct
 
-from .segment import ACK, AE, CWR, ECE, SYN, URG
+from .segment import ACK, AE, CWR, ECE, URG
 
 ARROW = " \u2192 "
 
 _U16 = struct.Struct("!H")
 _U32 = struct.Struct("!I")
-_U24_HI = struct.Struct("!I")
 _TS = struct.Struct("!II")
 _NOP_NOP_TS = b"\x01\x01\x08\x0a"
 
@@ -231,7 +230,3 @@ def info_text(
         head += f" Urg={urg}"
     return f"{head} Len={length}{options_text(options, sack_base) if options else ''}"
 
-
-def syn_use_ace(flags: int) -> bool:
-    """Only non-SYN segments show ACE (tcp_flags_to_str)."""
-    return not flags & SYN

@@ -447,6 +447,11 @@ class Replay:
         each exactly `core/output.frame_json(frame, lang)` for the same Frame."""
         return _JsonWriter(self, lang).lines(start, stop, conn)
 
+    def json_writer(self, lang: str | None = None) -> "_JsonWriter":
+        """A JSON writer that keeps its running state between calls (for a growing
+        capture: call `lines(start, stop, conn)` with each new range of rows)."""
+        return _JsonWriter(self, lang)
+
     def text_lines(self, start: int = 0, stop: int | None = None, conn: int | None = None) -> Iterator[str]:
         """Text lines of rows [start, stop), each exactly `core/output.frame_text(frame)`."""
         store = self.store

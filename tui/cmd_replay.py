@@ -1,0 +1,290 @@
+"""`tcp-lab replay FILE`: a capture replayed segment by segment, both endpoints' states
+inferred from the traffic.
+
+- ``--format text`` / ``json``: every TCP segment of the capture (or of conversation
+  ``--conn N``) as a text line / a JSON object (DESIGN.md, core/output.py).
+- ``--conversations``: one line per conversation instead (both endpoints, segments and
+  payload bytes each way, start, duration, first and last states): the counterpart of
+  ``tshark -q -z conv,tcp``. With ``--format json``, one JSON object per conversation.
+- ``--format tui`` (the default on a terminal): the replay screen.
+
+``FILE`` may be ``-``: a pcap stream on stdin (``tcpdump -U -w - | tcp-lab replay -``),
+printed as its records arrive. A stream cannot look ahead: rows are printed as they are
+inferred, while a file is read whole first, so that hindsight (a SYN answered by RST, a
+FIN sent twice) corrects the states of earlier rows before they are printed.
+
+Bad input is one sentence on stderr and exit code 2: a missing, unreadable or empty file,
+a directory, something that is not a capture (text, gzip ...), a capture damaged in its
+middle (nothing is printed for a file). A capture cut short at its end (tcpdump killed
+mid-write) prints every segment before the cut, then says on stderr where it stopped,
+and exits 0: what was shown is complete up to that point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import IO, Iterable
+
+from tcp_lab.core.replay import ConversationSummary, Replay
+
+from .cli import resolve_format
+from .errors import CliError
+
+CHUNK = 1 << 20
+#: Lines written to stdout at once.
+BATCH = 2000
+
+#: The start of some files that are not captures, with what they are.
+_MAGICS: tuple[tuple[bytes, str], ...] = (
+    (b"\x1f\x8b", "a gzip-compressed file (decompress it first: gunzip)"),
+    (b"BZh", "a bzip2-compressed file (decompress it first: bunzip2)"),
+    (b"\xfd7zXZ\x00", "an xz-compressed file (decompress it first: unxz)"),
+    (b"\x28\xb5\x2f\xfd", "a zstd-compressed file (decompress it first: unzstd)"),
+    (b"PK\x03\x04", "a zip archive (extract the capture from it first)"),
+    (b"%PDF", "a PDF document"),
+    (b"\x7fELF", "a program (an ELF executable)"),
+    (b"\x89PNG", "a PNG image"),
+)
+
+
+def run(args: argparse.Namespace) -> int:
+    fmt = resolve_format(args.format)
+    path = args.file
+    if fmt == "tui":
+        _check_path(path)
+        try:
+            from tcp_lab.tui.replay_app import run_replay  # type: ignore[import-not-found]
+        except ModuleNotFoundError as exc:
+            if exc.name != "tcp_lab.tui.replay_app":
+                raise
+            raise CliError("the replay screen is not built yet; use --format text or --format json") from None
+        return int(run_replay(args) or 0)
+    if args.conn is not None and args.conn < 0:
+        raise CliError(f"--conn {args.conn}: conversations are numbered from 0")
+    out = sys.stdout
+    if path == "-":
+        return _run_stream(args, fmt, sys.stdin.buffer, out)
+    return _run_file(args, fmt, path, out)
+
+
+# -- input -----------------------------------------------------------------------------
+
+
+def _check_path(path: str) -> None:
+    if path == "-":
+        return
+    if not os.path.exists(path):
+        raise CliError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise CliError(f"{path} is a directory, not a capture file")
+    if not os.access(path, os.R_OK):
+        raise CliError(f"{path}: permission denied (cannot read it)")
+
+
+def _what_it_is(head: bytes) -> str | None:
+    """What a file that is not a capture looks like, from its first bytes."""
+    for magic, what in _MAGICS:
+        if head.startswith(magic):
+            return what
+    sample = head[:512]
+    try:
+        text = sample.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if text and all(ch.isprintable() or ch in "\r\n\t" for ch in text):
+        return "a text file"
+    return None
+
+
+def _input_error(name: str, replay: Replay, head: bytes) -> CliError:
+    problem = replay.problems[0]
+    if problem.offset == 0 and not replay.frames:
+        what = _what_it_is(head)
+        if what is not None:
+            return CliError(f"{name} is {what}, not a pcap or pcapng capture")
+    if "empty" in problem.message:
+        return CliError(f"{name} is empty: there is no capture to read")
+    return CliError(f"{name}: {problem.message} (at byte {problem.offset})")
+
+
+def _read_file(path: str) -> tuple[Replay, bytes, bool]:
+    """Read a capture file whole; returns the replay, its first bytes, and whether it
+    was cut short at the end (True) rather than complete (False). Raises CliError for
+    input that cannot be shown."""
+    _check_path(path)
+    replay = Replay(os.path.basename(path))
+    head = b""
+    try:
+        with open(path, "rb") as f:
+            while True:
+                chunk = f.read(CHUNK)
+                if not chunk:
+                    break
+                if not head:
+                    head = chunk[:512]
+                replay.feed(chunk)
+                if replay.scanner.dead:
+                    break
+    except IsADirectoryError:
+        raise CliError(f"{path} is a directory, not a capture file") from None
+    except PermissionError:
+        raise CliError(f"{path}: permission denied (cannot read it)") from None
+    except OSError as exc:
+        raise CliError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    damaged = replay.scanner.dead
+    replay.finish()
+    if damaged or (replay.problems and not len(replay)):
+        raise _input_error(path, replay, head)
+    return replay, head, bool(replay.problems)
+
+
+# -- output ----------------------------------------------------------------------------
+
+
+def _write(out: IO[str], lines: Iterable[str]) -> None:
+    batch: list[str] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) >= BATCH:
+            batch.append("")
+            out.write("\n".join(batch))
+            batch = []
+    if batch:
+        batch.append("")
+        out.write("\n".join(batch))
+
+
+def _cut_short_note(name: str, replay: Replay) -> str:
+    problem = replay.problems[0]
+    return (
+        f"tcp-lab: {name} stops short at byte {problem.offset}: {problem.message}; "
+        f"shown: the {len(replay)} TCP segments before it."
+    )
+
+
+def _check_conn(args: argparse.Namespace, replay: Replay) -> None:
+    n = len(replay.tracker.conversations)
+    if args.conn is not None and args.conn >= n:
+        if n == 0:
+            raise CliError(f"--conn {args.conn}: the capture holds no TCP conversation")
+        raise CliError(
+            f"--conn {args.conn}: the capture holds {n} conversation{'s' if n > 1 else ''}, numbered 0 to {n - 1}"
+        )
+
+
+def _run_file(args: argparse.Namespace, fmt: str, path: str, out: IO[str]) -> int:
+    replay, _, cut_short = _read_file(path)
+    _check_conn(args, replay)
+    if args.conversations:
+        _write(out, conversation_lines(replay, fmt, args.conn))
+    elif fmt == "json":
+        _write(out, replay.json_lines(conn=args.conn, lang=args.lang))
+    else:
+        _write(out, replay.text_lines(conn=args.conn))
+    out.flush()
+    if cut_short:
+        print(_cut_short_note(path, replay), file=sys.stderr)
+    return 0
+
+
+def _run_stream(args: argparse.Namespace, fmt: str, stream: IO[bytes], out: IO[str]) -> int:
+    replay = Replay("stdin")
+    writer = replay.json_writer(args.lang) if fmt == "json" else None
+    head = b""
+    written = 0
+    read = getattr(stream, "read1", stream.read)
+    while True:
+        chunk = read(CHUNK)
+        if not chunk:
+            break
+        if not head:
+            head = bytes(chunk[:512])
+        replay.feed(chunk)
+        if replay.scanner.dead:
+            break
+        if not args.conversations:
+            end = len(replay)
+            if end > written:
+                if writer is not None:
+                    _write(out, writer.lines(written, end, args.conn))
+                else:
+                    _write(out, replay.text_lines(written, end, args.conn))
+                written = end
+                out.flush()
+    damaged = replay.scanner.dead
+    replay.finish()
+    if damaged or (replay.problems and not len(replay)):
+        raise _input_error("the input", replay, head)
+    if args.conversations:
+        _write(out, conversation_lines(replay, fmt, args.conn))
+    out.flush()
+    if args.conn is not None:
+        _check_conn(args, replay)
+    if replay.problems:
+        print(_cut_short_note("the input", replay), file=sys.stderr)
+    return 0
+
+
+# -- the conversation table ---------------------------------------------------------------
+
+
+def conversation_lines(replay: Replay, fmt: str, conn: int | None = None) -> Iterable[str]:
+    """One line per conversation (a header line first in text)."""
+    summaries = replay.conversations()
+    if conn is not None:
+        summaries = [s for s in summaries if s.conn == conn]
+    if fmt == "json":
+        for s in summaries:
+            yield json.dumps(conversation_dict(s), ensure_ascii=False, separators=(", ", ": "))
+        return
+    width = max([len(_ep(s.client_addr, s.client_port)) for s in summaries] + [6])
+    swidth = max([len(_ep(s.server_addr, s.server_port)) for s in summaries] + [6])
+    yield (
+        f"{'conn':>5}  {'client':<{width}}     {'server':<{swidth}}  {'c→s segs':>8} {'bytes':>10}  "
+        f"{'s→c segs':>8} {'bytes':>10}  {'start':>11} {'duration':>11}  {'client state':<12} server state"
+    )
+    for s in summaries:
+        guess = "?" if s.client_guess else " "
+        yield (
+            f"{s.conn:>5}  {_ep(s.client_addr, s.client_port):<{width}} {guess}<-> "
+            f"{_ep(s.server_addr, s.server_port):<{swidth}}  {s.packets[0]:>8} {s.bytes[0]:>10}  "
+            f"{s.packets[1]:>8} {s.bytes[1]:>10}  {s.start:>11.6f} {s.duration:>11.6f}  "
+            f"{s.last_states[0].value:<12} {s.last_states[1].value}"
+        )
+
+
+def _ep(addr: str, port: int) -> str:
+    return f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}"
+
+
+def conversation_dict(s: ConversationSummary) -> dict:
+    """The JSON object of one conversation (--conversations --format json)."""
+    return {
+        "conn": s.conn,
+        "client": {
+            "addr": s.client_addr,
+            "port": s.client_port,
+            "segments": s.packets[0],
+            "bytes": s.bytes[0],
+            "wire_bytes": s.wire_bytes[0],
+            "first_state": s.first_states[0].value,
+            "state": s.last_states[0].value,
+        },
+        "server": {
+            "addr": s.server_addr,
+            "port": s.server_port,
+            "segments": s.packets[1],
+            "bytes": s.bytes[1],
+            "wire_bytes": s.wire_bytes[1],
+            "first_state": s.first_states[1].value,
+            "state": s.last_states[1].value,
+        },
+        "start": round(s.start, 6),
+        "duration": round(s.duration, 6),
+        "client_guess": s.client_guess,
+        "handshake": s.handshake,
+        "reused_by": s.reused_by,
+    }
