@@ -425,3 +425,13 @@ def test_live_stream_from_stdin_decodes_as_it_arrives(live):
     assert scan.problems == []
     assert streamed["segs"] == list(ours((tmp / "stream.pcap").read_bytes())[0].values())
     compare(tmp / "stream.pcap", min_segments=40)
+
+
+def test_benchmark_capture_agrees_with_tshark(tmp_path):
+    """The generator of the benchmark file (tests/bench/make_big_pcap.py), small."""
+    path = tmp_path / "bench.pcap"
+    script = Path(__file__).resolve().parent / "bench" / "make_big_pcap.py"
+    subprocess.run([sys.executable, str(script), str(path), "--segments", "3000", "--connections", "30",
+                    "--concurrency", "10"], check=True, capture_output=True)
+    scan = compare(path, min_segments=3000)
+    assert scan.segments == scan.frames == 3000 and not scan.skipped

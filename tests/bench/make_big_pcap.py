@@ -237,7 +237,7 @@ def generate(path: str, segments: int, connections: int, concurrency: int, seed:
     rng = random.Random(seed)
     sizes = budgets(segments, connections, rng)
     # A connection lasts about (segments x mean gap); start them so `concurrency` overlap.
-    mean_life = (segments / connections) * 0.0125
+    mean_life = (segments / connections) * 0.0078  # measured: gives about `concurrency` open
     gap = mean_life / concurrency
     t0 = 1_700_000_000.0
     heap: list[tuple[float, int, _prepend]] = []
