@@ -157,3 +157,16 @@ def test_empty_and_not_a_capture():
     assert list(iter_tcp([b"GET / HTTP/1.1\r\n"], scan)) == []
     assert "not a pcap or pcapng capture" in scan.problems[0].message
     assert scan.dead
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.sampled_from(sorted(SAMPLES)),
+       edits=st.lists(st.tuples(st.integers(0, 5000), st.integers(0, 255)), min_size=1, max_size=10),
+       cut=st.integers(0, 6000), cuts=st.lists(st.integers(0, 6000), max_size=10))
+def test_damaged_captures_agree_and_never_raise(name, edits, cut, cuts):
+    data = bytearray(SAMPLES[name])
+    for pos, value in edits:
+        if pos < len(data):
+            data[pos] = value
+    data = bytes(data[:cut])
+    assert fast(data, cuts) == slow(data)
