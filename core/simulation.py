@@ -77,6 +77,10 @@ class Simulation:
         seed: int | None = None,
     ) -> None:
         self.scenario = scenario
+        #: The choices this run was made with (None: random), so a new run can repeat them.
+        self.isn_client = isn_client
+        self.isn_server = isn_server
+        self.seed = seed
         rng = random.Random(seed)
         random_client, random_server = rng.getrandbits(32), rng.getrandbits(32)
         setup: Setup = scenario.setup
@@ -91,6 +95,17 @@ class Simulation:
         self.rows_used: set[str] = set()
         #: Every (role, applied row) in the order applied (forks included): for tests.
         self.transitions: list[tuple[str, Applied]] = []
+
+    def __deepcopy__(self, memo: dict) -> "Simulation":
+        """An independent copy: frames are immutable and shared, the engine is cloned."""
+        twin = object.__new__(type(self))
+        twin.__dict__.update(self.__dict__)
+        twin.timeline = ListTimeline(self.timeline.title, list(self.timeline))
+        twin._snapshots = list(self._snapshots)
+        twin._e = pickle.loads(pickle.dumps(self._e, protocol=pickle.HIGHEST_PROTOCOL))
+        twin.rows_used = set(self.rows_used)
+        twin.transitions = list(self.transitions)
+        return twin
 
     # ============================================================== public API ===
 
@@ -306,7 +321,8 @@ class Simulation:
             old = ep.state
             ep.handle_timer(e.clock)
             applied = self._collect(role)
-            params = {"role": role, "timer": name, "old": old, "new": ep.state, "tries": ep.retries, "rto": ep.rto_current}
+            params = _people(role)
+            params.update(timer=name, old=old, new=ep.state, tries=ep.retries, rto=f"{ep.rto_current:g}", msl2=f"{2 * ep.cfg.msl:g}")
             self._frame("timer", who=role, timer=name, explain=Explanation(_main_row(applied), params))
 
     def _arrive(self, flight: InFlight) -> None:
@@ -360,7 +376,8 @@ class Simulation:
                 row = getattr(ep, call)(now)
             self._collect(role)
             key = row.id
-        params = {"role": role, "peer": other(role), "old": old, "new": ep.state, "n": nbytes or 0}
+        params = _people(role)
+        params.update(old=old, new=ep.state, n=nbytes or 0)
         self._frame("app", who=role, call=call, explain=Explanation(key, params))
 
     def _fault(self, fault: str, direction: str | None, *, arm_only: bool) -> None:
@@ -368,19 +385,19 @@ class Simulation:
         flight = None if arm_only else e.wire.apply(fault, direction)
         if flight is None:
             e.wire.arm(fault, direction)
-            side = direction or "either side"
+            params = _people(direction) if direction else dict(_EITHER)
             self._frame(
                 "fault",
                 who=None,
                 fault=fault,
-                explain=Explanation("fault.armed", {"fault": fault, "direction": side}),
+                explain=Explanation(f"fault.armed.{fault}", params),
             )
             return
         self._fault_frame(fault, flight, applied=True, direction=flight.sender)
 
     def _fault_frame(self, fault: str, flight: InFlight, *, applied: bool, direction: str) -> None:
-        params = _segment_params(flight, other(flight.sender))  # type: ignore[arg-type]
-        params.update(fault=fault, direction=direction)
+        params = _segment_params(flight, flight.sender)
+        params.update(fault=fault)
         self._frame(
             "fault",
             who=None,
@@ -407,8 +424,8 @@ class Simulation:
         seg = Segment(cfg.addr, cfg.port, cfg.peer_addr, cfg.peer_port, seq, 0, SYN, min(cfg.window, 0xFFFF), 0, opts)
         flight = self._make_flight("client", seg, seg.win, (), injected=True, fault="old-syn")
         e.wire.put(flight)
-        params = _segment_params(flight, "server")
-        params.update(fault="old-syn", direction="client")
+        params = _segment_params(flight, "client")
+        params.update(fault="old-syn")
         self._frame(
             "fault",
             who=None,
@@ -432,9 +449,9 @@ class Simulation:
         fault = e.wire.put(flight)
         if fault is not None:
             e.owed.append((flight.id, fault))
-        params = _segment_params(flight, other(role))  # type: ignore[arg-type]
+        params = _segment_params(flight, role)
         ep = e.endpoint(role)
-        params.update(state=ep.state, rto=ep.rto_current, tries=ep.retries)
+        params.update(state=ep.state, rto=f"{ep.rto_current:g}", tries=ep.retries)
         self._frame(
             "send",
             who=role,
@@ -574,11 +591,22 @@ def _main_row(applied: list[Applied]) -> str:
     return applied[0].row if applied else "none"
 
 
-def _segment_params(flight: InFlight, receiver: str) -> dict:
+_ZH = {"client": "客户端", "server": "服务端"}
+_EITHER = {"who": "either side", "Who": "Either side", "who_zh": "任一方", "peer": "", "Peer": "", "peer_zh": ""}
+
+
+def _people(who: str) -> dict:
+    """Explanation params naming the endpoint a text is about and its peer, in both languages."""
+    peer = "server" if who == "client" else "client"
+    return {"who": who, "Who": who.capitalize(), "who_zh": _ZH[who], "peer": peer, "Peer": peer.capitalize(), "peer_zh": _ZH[peer]}
+
+
+def _segment_params(flight: InFlight, who: str) -> dict:
+    """Params for a frame carrying a segment; `who` is the endpoint the text is about."""
     seg = flight.segment
     return {
-        "role": flight.sender,
-        "peer": receiver,
+        **_people(who),
+        "sender": flight.sender,
         "flags": ", ".join(flag_names(seg.flags)),
         "seq": flight.seq_rel if flight.seq_rel is not None else seg.seq,
         "ack": flight.ack_rel if flight.ack_rel is not None else seg.ack,
