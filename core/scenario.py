@@ -444,4 +444,4 @@ def get(name: str) -> Scenario:
         return _BUILTIN[name]
     close = difflib.get_close_matches(name, list(_BUILTIN), n=3, cutoff=0.5)
     hint = f"; did you mean {' or '.join(close)}?" if close else ""
-    raise ScenarioError(f"there is no scenario called \"{name}\"{hint} (see 'tcp-lab scenarios' for the list)")
+    raise ScenarioError(f"there is no scenario called \"{name}\"{hint} (see 'tcp-lab scenarios' for the list).")

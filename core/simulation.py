@@ -75,7 +75,9 @@ class Simulation:
         isn_client: int | None = None,
         isn_server: int | None = None,
         seed: int | None = None,
+        snapshots: bool = True,
     ) -> None:
+        """`snapshots=False` keeps no per-frame snapshots (a headless run that never forks)."""
         self.scenario = scenario
         #: The choices this run was made with (None: random), so a new run can repeat them.
         self.isn_client = isn_client
@@ -91,6 +93,7 @@ class Simulation:
         self.timeline = ListTimeline(scenario.title["en"])
         self._e = _Engine(clock=0.0, client=client, server=server, wire=Wire(delay=setup.delay))
         self._snapshots: list[bytes] = []
+        self._keep_snapshots = snapshots
         #: Every transition-table row the endpoints applied in this run (forks included).
         self.rows_used: set[str] = set()
         #: Every (role, applied row) in the order applied (forks included): for tests.
@@ -141,6 +144,8 @@ class Simulation:
 
     def fork(self, index: int) -> None:
         """Restore the engine exactly as it was after timeline[index] and drop later frames."""
+        if not self._keep_snapshots:
+            raise RuntimeError("this simulation keeps no snapshots (snapshots=False): it cannot fork")
         if not 0 <= index < len(self.timeline):
             raise IndexError(f"no frame {index} (the timeline has {len(self.timeline)})")
         self._e = pickle.loads(self._snapshots[index])
@@ -553,7 +558,8 @@ class Simulation:
             **fields,
         )
         self.timeline.append(frame)
-        self._snapshots.append(pickle.dumps(e, protocol=pickle.HIGHEST_PROTOCOL))
+        if self._keep_snapshots:
+            self._snapshots.append(pickle.dumps(e, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _first(*values: int | None) -> int:
