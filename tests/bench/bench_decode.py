@@ -3,7 +3,7 @@
     uv run python tests/bench/bench_decode.py                 # makes /tmp/tcp-lab-bench-1M.pcap if missing
     uv run python tests/bench/bench_decode.py F.pcap --repeat 5 --no-tshark
 
-Every method runs in its own process (so each has its own peak RSS, read with wait4), on
+Every method runs in its own process (so each has its own peak RSS, from GNU time), on
 the same file, in one run; figures are the median wall time of --repeat runs (tshark and
 tcpdump run once each unless --repeat-tools). Methods:
 
@@ -25,6 +25,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -75,17 +76,27 @@ TSHARK_FIELDS = ["tcp.stream", "tcp.flags", "tcp.seq", "tcp.ack", "tcp.len", "tc
                  "tcp.srcport", "tcp.dstport", "ip.src", "ip.dst"]
 
 
+TIME = shutil.which("time") or ("/usr/bin/time" if os.path.exists("/usr/bin/time") else None)
+
+
 def run(cmd: list[str], stdout=subprocess.DEVNULL) -> tuple[float, int, bytes]:
-    """Wall seconds, peak RSS (MiB) and stdout of one process."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.DEVNULL)
-    out = proc.stdout.read() if stdout == subprocess.PIPE else b""
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"{cmd[0]} failed with exit code {proc.returncode}")
-    return wall, usage.ru_maxrss // 1024, out
+    """Wall seconds, peak RSS (MiB) and stdout of one process.
+
+    Peak RSS comes from GNU time (/usr/bin/time -f %M) when it is installed: a child forked
+    straight from this Python process would count this process's pages in its ru_maxrss.
+    """
+    with tempfile.NamedTemporaryFile("r") as report:
+        full = [TIME, "-q", "-f", "%M", "-o", report.name, *cmd] if TIME else cmd
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(full, stdout=stdout, stderr=subprocess.DEVNULL)
+        out = proc.stdout.read() if stdout == subprocess.PIPE else b""
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            raise SystemExit(f"{cmd[0]} failed with exit code {code}")
+        peak_kib = int(report.read().split()[-1]) if TIME else usage.ru_maxrss
+    return wall, peak_kib // 1024, out
 
 
 def measure(name: str, cmd: list[str], repeat: int, stdout=subprocess.DEVNULL) -> dict:
