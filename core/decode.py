@@ -47,7 +47,7 @@ from typing import NamedTuple
 
 from .addr import addr_text
 
-__all__ = ["Decoded", "decode", "addr_text", "LINKTYPE_NAMES", "SUPPORTED_LINKTYPES"]
+__all__ = ["LINKTYPE_NAMES", "SUPPORTED_LINKTYPES", "Decoded", "addr_text", "decode"]
 
 
 class Decoded(NamedTuple):

@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import struct
 from collections import Counter
-from typing import Iterator, NamedTuple
+from collections.abc import Iterator
+from typing import NamedTuple
 
 # ---------------------------------------------------------------------------------------
 # Public records

@@ -52,7 +52,8 @@ from __future__ import annotations
 
 import struct
 from collections import Counter
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from .decode import Decoded, decode
 from .pcapfile import (
@@ -63,7 +64,7 @@ from .pcapfile import (
     Problem,
 )
 
-__all__ = ["TcpScanner", "iter_tcp", "iter_tcp_flat", "FLAT_FIELDS"]
+__all__ = ["FLAT_FIELDS", "TcpScanner", "iter_tcp", "iter_tcp_flat"]
 
 #: The layout of a flat segment tuple (TcpScanner(flat=True), iter_tcp_flat).
 FLAT_FIELDS = ("frame_no", "ts", "wirelen") + Decoded._fields

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import struct
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 
 def packed(addr: str) -> bytes:

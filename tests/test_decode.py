@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import struct
 
+import capbuild as cb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-import capbuild as cb
 from tcp_lab.core.addr import addr_text
 from tcp_lab.core.decode import SUPPORTED_LINKTYPES, Decoded, decode
 from tcp_lab.core.options import MSS, SACK, SACK_PERM, TFO, TIMESTAMPS, WS, parse_options
@@ -200,7 +199,7 @@ def test_not_ip_link_payloads():
 
 @pytest.mark.parametrize("linktype", sorted(SUPPORTED_LINKTYPES))
 def test_empty_and_tiny_frames_have_reasons(linktype):
-    for n in range(0, 4):
+    for n in range(4):
         reason = decode(linktype, bytes(n))
         assert isinstance(reason, str) and reason
 

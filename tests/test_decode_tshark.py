@@ -26,9 +26,8 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
 import capbuild as cb
+import pytest
 from tcp_lab.core.addr import addr_text
 from tcp_lab.core.decode import decode
 from tcp_lab.core.pcapfile import CaptureReader
@@ -121,10 +120,10 @@ def ip_samples(v6: bool) -> list[bytes]:
     """IP packets of many shapes (TCP, options of every kind, non-TCP, extension headers)."""
     if v6:
         src, dst = "2001:db8:0:1::10", "2001:db8::20"
-        ip = lambda payload, **kw: cb.ipv6(payload, src=src, dst=dst, **kw)  # noqa: E731
+        ip = lambda payload, **kw: cb.ipv6(payload, src=src, dst=dst, **kw)
     else:
         src, dst = "192.0.2.10", "198.51.100.20"
-        ip = lambda payload, **kw: cb.ipv4(payload, src=src, dst=dst, **kw)  # noqa: E731
+        ip = lambda payload, **kw: cb.ipv4(payload, src=src, dst=dst, **kw)
     out = [
         ip(cb.tcp(52296, 80, 3858868470, 0, 0x02, 64240, SYN_OPTS)),
         ip(cb.tcp(80, 52296, 1000, 3858868471, 0x12, 29200, cb.MSS_1460 + cb.NOP + cb.NOP + cb.SACK_PERM)),
@@ -232,7 +231,7 @@ def test_scapy_written_captures_agree_with_tshark(tmp_path):
     from scapy.layers.l2 import Ether as _Ether
     from scapy.utils import PcapNgWriter, wrpcap
 
-    Ether = functools.partial(_Ether, src="02:00:00:00:00:01", dst="02:00:00:00:00:02")  # noqa: N806
+    Ether = functools.partial(_Ether, src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
     opts = [("MSS", 1460), ("SAckOK", b""), ("Timestamp", (1, 0)), ("NOP", None), ("WScale", 7)]
     pkts = [
         Ether() / IP(src="10.9.8.7", dst="10.9.8.6") / TCP(sport=1234, dport=80, flags="S", seq=99, options=opts),

@@ -5,11 +5,10 @@ from __future__ import annotations
 import struct
 import tracemalloc
 
+import capbuild as cb
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import capbuild as cb
 from tcp_lab.core.pcapfile import (
     SKIP_CAPLEN_PAST_BLOCK,
     SKIP_NO_IDB,
@@ -60,13 +59,13 @@ def test_pcap_byte_orders_and_resolutions(order, nano):
 
 def test_pcap_link_type_and_fcs_bits():
     data = cb.pcap([F3], linktype=113 | 0x14000000)  # FCS length 1 (x16 bits) + F flag
-    recs, reader = read(data)
+    recs, _ = read(data)
     assert recs[0].linktype == 113
 
 
 def test_pcap_record_shorter_on_capture_than_on_the_wire():
     data = cb.pcap_header(snaplen=96) + cb.pcap_record(5, 6, F2[:60], wirelen=len(F2))
-    (rec,), reader = read(data)
+    (rec,), _ = read(data)
     assert (rec.caplen, rec.wirelen, rec.data) == (60, len(F2), F2[:60])
 
 
@@ -168,7 +167,7 @@ def test_pcapng_interfaces_resolutions_and_packet_blocks(order):
 
 def test_pcapng_simple_packet_block_uses_interface_zero_snaplen():
     data = cb.shb() + cb.idb(1, 60) + cb.spb(F2)
-    (rec,), reader = read(data)
+    (rec,), _ = read(data)
     assert rec.caplen == 60 and rec.wirelen == len(F2) and rec.data == F2[:60]
 
 
@@ -279,7 +278,7 @@ def test_random_chunking_gives_the_same_records(sample, cuts):
     whole, r1 = read(sample)
     reader = CaptureReader()
     got: list[Record] = []
-    points = sorted(set(c for c in cuts if c < len(sample))) + [len(sample)]
+    points = sorted({c for c in cuts if c < len(sample)}) + [len(sample)]
     start = 0
     for p in points:
         reader.feed(sample[start:p])
@@ -308,5 +307,5 @@ def test_damaged_captures_never_raise(sample, edits, cut):
 @settings(max_examples=200, deadline=None)
 @given(data=st.binary(max_size=300), head=st.sampled_from([b"", cb.pcap_header(), cb.shb(), cb.shb(">")]))
 def test_random_bytes_never_raise(data, head):
-    recs, reader = read(head + data, chunk=13)
+    recs, _ = read(head + data, chunk=13)
     assert isinstance(recs, list)

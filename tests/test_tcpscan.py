@@ -5,11 +5,10 @@ from __future__ import annotations
 import struct
 from collections import Counter
 
+import capbuild as cb
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import capbuild as cb
 from tcp_lab.core.decode import Decoded, decode
 from tcp_lab.core.pcapfile import CaptureReader
 from tcp_lab.core.segment import ACK, FIN, PSH, SYN
@@ -57,7 +56,7 @@ def fast(data: bytes, cuts: list[int], flat: bool = True) -> tuple[list, Counter
     scan = TcpScanner(flat=flat)
     out = []
     start = 0
-    for p in sorted(set(c for c in cuts if 0 < c < len(data))) + [len(data)]:
+    for p in sorted({c for c in cuts if 0 < c < len(data)}) + [len(data)]:
         out += scan.feed(data[start:p])
         start = p
     scan.finish()

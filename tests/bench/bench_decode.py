@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
 
     base = rows[0]["wall"]
     print()
-    print(f"| method | wall (median of runs) | in-loop | segments | peak RSS | x flat |")
+    print("| method | wall (median of runs) | in-loop | segments | peak RSS | x flat |")
     print("|---|---|---|---|---|---|")
     for r in rows:
         loop = f"{r['loop']:.2f} s" if "loop" in r else "-"

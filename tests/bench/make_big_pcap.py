@@ -25,7 +25,7 @@ import heapq
 import random
 import struct
 import sys
-from typing import Iterator
+from collections.abc import Iterator
 
 FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
 
@@ -173,7 +173,7 @@ def connection(conn: Conn, budget: int, start: float, rng: random.Random) -> Ite
         yield t, frame(conn, True, RST | ACK, c_nxt, s_nxt, 0, 0, b"")
         return
     client_first = rng.random() < 0.7
-    a_first = True if client_first else False
+    a_first = client_first
     a_nxt, b_nxt = (c_nxt, s_nxt) if client_first else (s_nxt, c_nxt)
     a_win, b_win = (c_win, s_win) if client_first else (s_win, c_win)
     yield t, frame(conn, a_first, FIN | ACK, a_nxt, b_nxt, a_win, 0, ts_opt(a_first))
@@ -213,13 +213,13 @@ def budgets(segments: int, connections: int, rng: random.Random) -> list[int]:
 class _prepend:
     """An iterator over (time, frame) that can tell the time of its next item."""
 
-    __slots__ = ("_next", "_gen")
+    __slots__ = ("_gen", "_next")
 
     def __init__(self, first: tuple[float, bytes], gen: Iterator[tuple[float, bytes]]) -> None:
         self._next: tuple[float, bytes] | None = first
         self._gen = gen
 
-    def __iter__(self) -> "_prepend":
+    def __iter__(self) -> _prepend:
         return self
 
     def __next__(self) -> tuple[float, bytes]:
@@ -258,7 +258,7 @@ def generate(path: str, segments: int, connections: int, concurrency: int, seed:
                 continue
             ts, data = item
             sec = int(ts)
-            usec = int(round((ts - sec) * 1e6))
+            usec = round((ts - sec) * 1e6)
             if usec >= 1_000_000:
                 sec, usec = sec + 1, usec - 1_000_000
             out += _REC.pack(sec, usec, len(data), len(data))
