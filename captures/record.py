@@ -613,8 +613,8 @@ def record(name: str, out_dir: Path | str = HERE, *, attempts: int = 3) -> tuple
         with tempfile.TemporaryDirectory(prefix="tcplab-rec-") as tmp:
             try:
                 pcap, checkpoints = record_once(exchange, Path(tmp))
-            except ExchangeRaced as exc:
-                problems.append(str(exc))
+            except (ExchangeRaced, OSError) as exc:  # OSError: a socket call timed out or failed
+                problems.append(f"{type(exc).__name__}: {exc}" if isinstance(exc, OSError) else str(exc))
                 continue
             target = out_dir / f"{name}.pcap"
             shutil.copyfile(pcap, target)

@@ -1,5 +1,6 @@
 """The captures shipped in captures/: tshark reads each one and finds what it promises."""
 
+import functools
 import json
 import pathlib
 import subprocess
@@ -97,12 +98,14 @@ class Row:
         return self.flags & (FIN | SYN | RST | ACK) == ACK and self.len == 0
 
 
+@functools.lru_cache(maxsize=None)
 def decode(name):
+    """The capture's packets, decoded once per test session (callers only read them)."""
     path = CAPTURES / f"{name}.pcap"
     src = "ipv6.src" if name == "ipv6" else "ip.src"
-    return [Row(r) for r in tshark_rows(path, "frame.number", "frame.time_relative", src, "tcp.srcport",
+    return tuple(Row(r) for r in tshark_rows(path, "frame.number", "frame.time_relative", src, "tcp.srcport",
                                         "tcp.flags", "tcp.seq", "tcp.ack", "tcp.len",
-                                        "tcp.analysis.retransmission", "_ws.col.Info")]
+                                        "tcp.analysis.retransmission", "_ws.col.Info"))
 
 
 def checkpoints(name):
@@ -273,5 +276,5 @@ def test_readme_lists_every_capture_with_its_packet_count():
     shipped = sorted(p.stem for p in CAPTURES.glob("*.pcap"))
     assert shipped == sorted([*RECORDED, "course-example"])
     for name in shipped:
-        count = len(tshark_rows(CAPTURES / f"{name}.pcap", "frame.number"))
+        count = len(decode(name))
         assert f"| `{name}.pcap` | {count} |" in readme, name
