@@ -38,9 +38,9 @@ import socket
 import struct
 import subprocess
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
 
 CLONE_NEWNET = 0x40000000
 NFT_TABLE = "tcplab"
@@ -66,7 +66,7 @@ def _setns(fd: int) -> None:
 
 def _run(argv: Sequence[str], *, input: str | None = None, timeout: float = 10.0,
          check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(list(argv), input=input, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(list(argv), input=input, capture_output=True, text=True, timeout=timeout, check=False)
     if check and proc.returncode != 0:
         raise NetnsError(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.strip()}")
     return proc
@@ -151,7 +151,7 @@ class Tcpdump:
     """tcpdump writing a pcap inside a namespace, packet by packet (-U --immediate-mode),
     so the file can be counted while it grows. Start it with `Namespace.tcpdump()`."""
 
-    def __init__(self, ns: "Namespace", path: Path, iface: str = "lo", bpf: str = "tcp",
+    def __init__(self, ns: Namespace, path: Path, iface: str = "lo", bpf: str = "tcp",
                  snaplen: int = 262144) -> None:
         self.ns = ns
         self.path = Path(path)
@@ -162,7 +162,7 @@ class Tcpdump:
         self.proc: subprocess.Popen[bytes] | None = None
         self.stats: dict[str, int] = {}
 
-    def start(self, timeout: float = 5.0) -> "Tcpdump":
+    def start(self, timeout: float = 5.0) -> Tcpdump:
         """Start tcpdump and return once it is listening (its 'listening on' line)."""
         self.proc = self.ns.popen(self.argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         assert self.proc.stderr is not None
@@ -238,7 +238,7 @@ class Tcpdump:
         self.proc = None
         return self.stats
 
-    def __enter__(self) -> "Tcpdump":
+    def __enter__(self) -> Tcpdump:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -265,7 +265,7 @@ class Namespace:
         self._chains: set[str] = set()
 
     # -- life cycle -------------------------------------------------------------------
-    def create(self) -> "Namespace":
+    def create(self) -> Namespace:
         _run(["ip", "netns", "add", self.name])
         self.created = True
         try:
@@ -290,7 +290,7 @@ class Namespace:
             _run(["ip", "netns", "delete", self.name], check=False)
             self.created = False
 
-    def __enter__(self) -> "Namespace":
+    def __enter__(self) -> Namespace:
         return self.create()
 
     def __exit__(self, *exc: object) -> None:
@@ -320,7 +320,7 @@ class Namespace:
     def inside(self) -> Iterator[None]:
         """Within the block, the calling thread lives in this namespace (setns(2)):
         sockets it creates belong to the namespace for good."""
-        own = os.open(f"/proc/thread-self/ns/net", os.O_RDONLY)
+        own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
         target = os.open(f"/run/netns/{self.name}", os.O_RDONLY)
         try:
             _setns(target)

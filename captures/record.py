@@ -43,17 +43,16 @@ import struct
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 try:  # run as `python captures/record.py` or `python -m tcp_lab.captures.record`
-    from tcp_lab.captures.netns import (Namespace, NetnsError, Tcpdump, connection_states, endpoint_text,
-                                        tcp_match)
+    from tcp_lab.captures.netns import Namespace, NetnsError, Tcpdump, connection_states, endpoint_text, tcp_match
 except ImportError:  # pragma: no cover - outside the installed package
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from netns import (Namespace, NetnsError, Tcpdump, connection_states, endpoint_text,  # type: ignore
-                       tcp_match)
+    from netns import Namespace, NetnsError, Tcpdump, connection_states, endpoint_text, tcp_match  # type: ignore
 
 HERE = Path(__file__).resolve().parent
 CLIENT_PORT = 52296
@@ -234,7 +233,7 @@ def abort(sock: socket.socket) -> None:
 
 
 def run_normal(s: Session) -> None:
-    listener, client, conn = s.open()
+    _listener, client, conn = s.open()
     s.checkpoint("three-way handshake done", ("ESTAB", "ESTAB"))
     s.exchange_data(client, conn)
     s.checkpoint("request and response delivered", ("ESTAB", "ESTAB"))
@@ -245,7 +244,7 @@ def run_normal(s: Session) -> None:
 
 
 def run_server_close(s: Session) -> None:
-    listener, client, conn = s.open()
+    _listener, client, conn = s.open()
     s.checkpoint("three-way handshake done", ("ESTAB", "ESTAB"))
     s.exchange_data(client, conn)
     s.checkpoint("request and response delivered", ("ESTAB", "ESTAB"))
@@ -256,7 +255,7 @@ def run_server_close(s: Session) -> None:
 
 
 def run_close_wait_data(s: Session) -> None:
-    listener, client, conn = s.open()
+    _listener, client, conn = s.open()
     s.checkpoint("three-way handshake done", ("ESTAB", "ESTAB"))
     client.sendall(REQUEST)
     recv_exactly(conn, len(REQUEST))
@@ -278,7 +277,7 @@ def run_close_wait_data(s: Session) -> None:
 
 
 def run_rst_abort(s: Session) -> None:
-    listener, client, conn = s.open()
+    _listener, client, conn = s.open()
     s.checkpoint("three-way handshake done", ("ESTAB", "ESTAB"))
     s.exchange_data(client, conn)
     s.checkpoint("request and response delivered", ("ESTAB", "ESTAB"))
@@ -335,7 +334,7 @@ def run_simultaneous_open(s: Session) -> None:
 
 
 def run_simultaneous_close(s: Session) -> None:
-    listener, client, conn = s.open()
+    _listener, client, conn = s.open()
     s.checkpoint("three-way handshake done", ("ESTAB", "ESTAB"))
     s.exchange_data(client, conn)
     s.checkpoint("request and response delivered", ("ESTAB", "ESTAB"))
@@ -351,7 +350,7 @@ def run_simultaneous_close(s: Session) -> None:
 
 
 def run_closing(s: Session) -> None:
-    listener, client, conn = s.open()
+    _listener, client, conn = s.open()
     s.checkpoint("three-way handshake done", ("ESTAB", "ESTAB"))
     s.exchange_data(client, conn)
     s.checkpoint("request and response delivered", ("ESTAB", "ESTAB"))
@@ -374,7 +373,7 @@ def run_fin_wait_2_timeout(s: Session) -> None:
     # Per namespace: an orphaned FIN_WAIT_2 socket (closed by its application) is dropped
     # after tcp_fin_timeout seconds (60 by default; 1 here to keep the recording short).
     s.ns.run(["sysctl", "-q", "-w", "net.ipv4.tcp_fin_timeout=1"])
-    listener, client, conn = s.open()
+    _listener, client, conn = s.open()
     s.checkpoint("three-way handshake done", ("ESTAB", "ESTAB"))
     s.exchange_data(client, conn)
     s.checkpoint("request and response delivered", ("ESTAB", "ESTAB"))
@@ -388,7 +387,7 @@ def run_fin_wait_2_timeout(s: Session) -> None:
 
 
 def run_lost_fin(s: Session) -> None:
-    listener, client, conn = s.open()
+    _listener, client, conn = s.open()
     s.checkpoint("three-way handshake done", ("ESTAB", "ESTAB"))
     s.exchange_data(client, conn)
     s.checkpoint("request and response delivered", ("ESTAB", "ESTAB"))
@@ -403,7 +402,7 @@ def run_lost_fin(s: Session) -> None:
 
 
 def run_lost_final_ack(s: Session) -> None:
-    listener, client, conn = s.open()
+    _listener, client, conn = s.open()
     s.checkpoint("three-way handshake done", ("ESTAB", "ESTAB"))
     s.exchange_data(client, conn)
     s.checkpoint("request and response delivered", ("ESTAB", "ESTAB"))

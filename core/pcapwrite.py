@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import ipaddress
 import struct
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from fractions import Fraction
-from typing import Iterable, Sequence
 
 from .segment import Segment
 

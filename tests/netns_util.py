@@ -58,10 +58,9 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
-
 from tcp_lab.captures.netns import (  # noqa: F401  (re-exported for tests)
     Namespace,
     NetnsError,

@@ -6,7 +6,6 @@ import pathlib
 import subprocess
 
 import pytest
-
 from tcp_lab.captures import make_course_example as course
 
 CAPTURES = pathlib.Path(__file__).resolve().parent.parent / "captures"
@@ -98,7 +97,7 @@ class Row:
         return self.flags & (FIN | SYN | RST | ACK) == ACK and self.len == 0
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def decode(name):
     """The capture's packets, decoded once per test session (callers only read them)."""
     path = CAPTURES / f"{name}.pcap"

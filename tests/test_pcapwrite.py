@@ -4,7 +4,6 @@ import subprocess
 from decimal import Decimal
 
 import pytest
-
 from tcp_lab.core import pcapwrite as pw
 from tcp_lab.core.options import build_options
 from tcp_lab.core.segment import ACK, AE, CWR, ECE, FIN, PSH, SYN, Segment

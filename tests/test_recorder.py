@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-
 from netns_util import (  # noqa: F401  (netns is a fixture)
     connection_states,
     count_pcap_records,
@@ -39,7 +38,7 @@ def shape(path):
 # --- the harness -----------------------------------------------------------------------
 
 
-def test_docstring_example_lost_fin_in_a_fixture_namespace(netns, tmp_path):
+def test_docstring_example_lost_fin_in_a_fixture_namespace(netns, tmp_path):  # noqa: F811
     listener = netns.socket()
     listener.bind(("127.0.0.1", 80))
     listener.listen()
@@ -69,12 +68,11 @@ def ns_names():
 
 def test_namespace_and_its_processes_are_gone_even_after_a_failure():
     require_netns()
-    with pytest.raises(ZeroDivisionError):
-        with namespace() as ns:
-            name = ns.name
-            sleeper = ns.popen(["sleep", "30"])
-            assert name in ns_names()
-            1 / 0
+    with pytest.raises(RuntimeError, match="the test failed"), namespace() as ns:
+        name = ns.name
+        sleeper = ns.popen(["sleep", "30"])
+        assert name in ns_names()
+        raise RuntimeError("the test failed")
     assert name not in ns_names()
     assert sleeper.poll() is not None
 
@@ -124,7 +122,7 @@ def test_fresh_normal_recording_matches_the_shipped_one(tmp_path):
     assert json.loads((tmp_path / "normal.checkpoints.json").read_text()) == points
     assert shape(pcap) == shape(CAPTURES / "normal.pcap")
     shipped = json.loads((CAPTURES / "normal.checkpoints.json").read_text())
-    strip = lambda ps: [(p["after_packets"], p["client"], p["server"], p["label"]) for p in ps]  # noqa: E731
+    strip = lambda ps: [(p["after_packets"], p["client"], p["server"], p["label"]) for p in ps]
     assert strip(points) == strip(shipped)
     infos = [r[0] for r in tshark(pcap, "_ws.col.Info")]
     assert infos[0].startswith("52296 → 80 [SYN] Seq=0 ") and infos[-1].startswith("52296 → 80 [ACK] ")
@@ -152,10 +150,10 @@ def test_fresh_refused_recording(tmp_path):
 
 def test_record_command_line():
     listing = subprocess.run([sys.executable, "-m", "tcp_lab.captures.record", "--list"],
-                             capture_output=True, text=True)
+                             capture_output=True, text=True, check=False)
     assert listing.returncode == 0
     assert [line.split()[0] for line in listing.stdout.splitlines()] == list(rec.EXCHANGES)
     bad = subprocess.run([sys.executable, "-m", "tcp_lab.captures.record", "no-such-exchange"],
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, check=False)
     assert bad.returncode == 2 and bad.stdout == ""
     assert len(bad.stderr.strip().splitlines()) == 1 and "unknown: no-such-exchange" in bad.stderr
