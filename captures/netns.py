@@ -58,6 +58,29 @@ def unique_name(prefix: str = "tcplab") -> str:
     return f"{prefix}-{os.getpid()}-{next(_counter)}"
 
 
+def remove_stale(prefix: str = "tcplab") -> list[str]:
+    """Delete namespaces named exactly `<prefix>-<pid>-<n>` (as `unique_name(prefix)` makes
+    them) whose process is gone: a run that was killed before it could clean up. Returns
+    the names deleted. Namespaces of live processes, and names of any other form, are
+    never touched."""
+    out = _run(["ip", "netns", "list"], check=False).stdout
+    removed = []
+    for line in out.splitlines():
+        name = line.split()[0] if line.split() else ""
+        match = re.fullmatch(rf"{re.escape(prefix)}-(\d+)-\d+", name)
+        if not match:
+            continue
+        pid = int(match.group(1))
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            _run(["ip", "netns", "delete", name], check=False)
+            removed.append(name)
+        except PermissionError:
+            pass
+    return removed
+
+
 def _setns(fd: int) -> None:
     if _libc.setns(fd, CLONE_NEWNET) != 0:
         err = ctypes.get_errno()

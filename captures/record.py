@@ -49,10 +49,18 @@ from pathlib import Path
 from typing import NamedTuple
 
 try:  # run as `python captures/record.py` or `python -m tcp_lab.captures.record`
-    from tcp_lab.captures.netns import Namespace, NetnsError, Tcpdump, connection_states, endpoint_text, tcp_match
+    from tcp_lab.captures.netns import (
+        Namespace,
+        NetnsError,
+        Tcpdump,
+        connection_states,
+        endpoint_text,
+        remove_stale,
+        tcp_match,
+    )
 except ImportError:  # pragma: no cover - outside the installed package
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from netns import Namespace, NetnsError, Tcpdump, connection_states, endpoint_text, tcp_match  # type: ignore
+    from netns import Namespace, NetnsError, Tcpdump, connection_states, endpoint_text, remove_stale, tcp_match  # type: ignore
 
 HERE = Path(__file__).resolve().parent
 CLIENT_PORT = 52296
@@ -649,6 +657,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"record.py: {', '.join(missing)} not found; install iproute2, tcpdump and nftables.",
               file=sys.stderr)
         return 3
+    remove_stale("tcplab-rec")
     for name in names:
         started = time.monotonic()
         try:

@@ -51,6 +51,8 @@ What is here:
   On lo, the input hook is after tcpdump's capture point: the capture shows a packet that
   the input chain then drops (a lost segment and, later, its retransmission).
 - `count_pcap_records(bytes)`: complete records in a (growing) pcap.
+- `remove_stale(prefix)`: delete `<prefix>-<pid>-<n>` namespaces whose process was killed
+  (the fixture calls it for its own prefix, "tcplab-test").
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ from tcp_lab.captures.netns import (  # noqa: F401  (re-exported for tests)
     count_pcap_records,
     endpoint_text,
     parse_ss,
+    remove_stale,
     tcp_match,
     unique_name,
 )
@@ -103,5 +106,6 @@ def namespace(prefix: str = "tcplab") -> Iterator[Namespace]:
 def netns() -> Iterator[Namespace]:
     """A fresh network namespace for one test (deleted after it, pass or fail)."""
     require_netns()
+    remove_stale("tcplab-test")  # left behind by a killed run, if any
     with namespace("tcplab-test") as ns:
         yield ns

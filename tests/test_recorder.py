@@ -12,6 +12,7 @@ from netns_util import (  # noqa: F401  (netns is a fixture)
     namespace,
     netns,
     parse_ss,
+    remove_stale,
     require_netns,
     tcp_match,
     unique_name,
@@ -75,6 +76,22 @@ def test_namespace_and_its_processes_are_gone_even_after_a_failure():
         raise RuntimeError("the test failed")
     assert name not in ns_names()
     assert sleeper.poll() is not None
+
+
+def test_namespaces_left_by_a_killed_run_are_removed():
+    require_netns()
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # a pid that no longer exists
+    name = f"tcplab-staletest-{dead.pid}-0"  # a prefix no fixture cleans up concurrently
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        assert remove_stale("tcplab-staletest") == [name]
+        assert name not in ns_names()
+        with namespace("tcplab-staletest") as alive:  # ours: our pid is alive
+            assert remove_stale("tcplab-staletest") == []
+            assert alive.name in ns_names()
+    finally:
+        subprocess.run(["ip", "netns", "delete", name], check=False, capture_output=True)
 
 
 def test_namespaces_are_isolated_and_uniquely_named():
