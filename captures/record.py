@@ -24,6 +24,7 @@ capture taken upstream of a lossy link would. Each exchange checks its own captu
 timing made it come out otherwise.
 
     uv run python captures/record.py --all              # regenerate every capture here
+                                                        # (course-example.pcap too)
     uv run python captures/record.py normal lost-fin --out /tmp/x
     python -m tcp_lab.captures.record --list
 
@@ -658,6 +659,15 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 3
     remove_stale("tcplab-rec")
+    if args.all:  # the rebuilt course example too (deterministic, no kernel involved)
+        try:
+            from tcp_lab.captures.make_course_example import course_example_bytes, course_example_packets
+        except ImportError:  # pragma: no cover - outside the installed package
+            from make_course_example import course_example_bytes, course_example_packets  # type: ignore
+        args.out.mkdir(parents=True, exist_ok=True)
+        data = course_example_bytes()
+        (args.out / "course-example.pcap").write_bytes(data)
+        print(f"{'course-example':20} {len(course_example_packets()):3} packets {len(data):6} bytes (rebuilt from the course notes)")
     for name in names:
         started = time.monotonic()
         try:
