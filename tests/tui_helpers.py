@@ -51,3 +51,8 @@ def run_async(test):
         return asyncio.run(test(*args, **kwargs))
 
     return wrapper
+
+
+def toasts(app) -> list[str]:
+    """The notifications on screen now, as their text (run_test(notifications=True))."""
+    return [str(toast.render()) for toast in app.screen.query("Toast")]

@@ -62,7 +62,7 @@ class LabScreen(Screen):
         self.play_interval = play_interval
         self._scenarios = scenarios
         self._player: TextualTimer | None = None
-        self._end_noted = False
+        self._end_noted: tuple[int, int] | None = None
 
     # -- layout -----------------------------------------------------------------------
 
@@ -94,33 +94,46 @@ class LabScreen(Screen):
         intro = None
         if c.cursor < 0:
             goal = _lang_text(sc.goal, self.lang) if sc is not None else ""
-            body = (f"{ui('goal', self.lang)}: {goal}\n\n" if goal else "") + ui("start_hint", self.lang)
+            body = ui("start_hint", self.lang) + (f"\n\n{ui('goal', self.lang)}: {goal}" if goal else "")
             intro = (title, body)
-        self.view.show(c.cursor, absolute=self.absolute, lang=self.lang, intro=intro)
-        self.title = f"tcp-lab · {title}"
+        self.view.show(c.cursor, absolute=self.absolute, lang=self.lang, intro=intro, initial=c.initial_views())
+        self.title = title
         self.sub_title = self.status_text()
 
     def status_text(self) -> str:
+        """The header's right part: the step, and relative or absolute numbers. The lab
+        shows no total (the timeline grows as you step; the same step must look the same
+        when you come back to it); a fixed timeline (a capture) shows "of N"."""
         c = self.controller
-        n = c.length
         if c.cursor < 0:
             step = ui("before_start", self.lang)
+        elif c.more_may_come:
+            step = ui("step_only", self.lang).format(n=c.cursor + 1)
         else:
-            step = ui("step_more" if c.more_may_come else "step", self.lang).format(n=c.cursor + 1, total=n)
+            step = ui("step", self.lang).format(n=c.cursor + 1, total=c.length)
         seq = ui("seq_absolute" if self.absolute else "seq_relative", self.lang)
         return f"{step} · {seq}"
 
     # -- stepping ---------------------------------------------------------------------
 
     def action_next(self) -> None:
-        if self.controller.next():
+        try:
+            moved = self.controller.next()
+        except ValueError as exc:  # a scripted step that can't run after the user's actions
+            self._stop_play()
+            self.notify(str(exc), severity="warning", timeout=8)
+            return
+        if moved:
             self.show()
         else:
             self._note_end()
 
     def _note_end(self) -> None:
+        """Say once (per end reached) that nothing more happens on its own."""
         self.show()
-        if self.lab is not None:
+        here = (id(self.controller.timeline), self.controller.length)
+        if self.lab is not None and self._end_noted != here:
+            self._end_noted = here
             self.notify(ui("end_reached", self.lang), timeout=6)
 
     def action_prev(self) -> None:
@@ -149,7 +162,13 @@ class LabScreen(Screen):
             self._player = None
 
     def _play_step(self) -> None:
-        if self.controller.next():
+        try:
+            moved = self.controller.next()
+        except ValueError as exc:
+            self._stop_play()
+            self.notify(str(exc), severity="warning", timeout=8)
+            return
+        if moved:
             self.show()
         else:
             self._stop_play()

@@ -42,7 +42,7 @@ class CallMenu(ModalScreen[tuple[str, int | None] | None]):
         border: round $accent; background: $surface; padding: 0 1;
     }
     CallMenu Label { text-style: bold; }
-    CallMenu OptionList { height: auto; border: none; padding: 0; }
+    CallMenu OptionList, CallMenu OptionList:focus { height: auto; border: none; padding: 0; }
     """
 
     def __init__(self, role: str, lang: str = "en") -> None:

@@ -20,11 +20,15 @@ from .timeline_index import TimelineIndex
 class Stepper:
     """A cursor over a timeline; `index` is the TimelineIndex the panes read."""
 
+    #: The lowest cursor: 0, or -1 when the source has a screen before its first frame
+    #: (the lab's start screen, with the scenario's goal).
+    start = 0
+
     def __init__(self, timeline: Timeline, index: TimelineIndex | None = None) -> None:
         self.timeline = timeline
         self.index = index or TimelineIndex(timeline)
         self.index.sync()
-        self.cursor = 0 if len(timeline) else -1
+        self.cursor = self.start if len(timeline) else -1
 
     @property
     def length(self) -> int:
@@ -43,6 +47,10 @@ class Stepper:
         """True while `extend` may still add frames (the step counter shows a "+")."""
         return False
 
+    def initial_views(self) -> tuple[Any, Any] | None:
+        """The client's and server's EndpointViews before the first frame, when known."""
+        return None
+
     def next(self) -> bool:
         """One step on; at the end, ask the source for more. False when nothing moved."""
         if self.cursor < self.length - 1:
@@ -54,14 +62,15 @@ class Stepper:
         return False
 
     def prev(self) -> bool:
-        if self.cursor > 0:
+        if self.cursor > self.start:
             self.cursor -= 1
             return True
         return False
 
     def first(self) -> bool:
-        moved = self.cursor != 0 and self.length > 0
-        self.cursor = 0 if self.length else -1
+        first = self.start if self.length else -1
+        moved = self.cursor != first
+        self.cursor = first
         return moved
 
     def last(self) -> bool:
@@ -72,7 +81,7 @@ class Stepper:
         return moved
 
     def jump(self, index: int) -> bool:
-        index = max(-1, min(self.length - 1, index))
+        index = max(self.start if self.length else -1, min(self.length - 1, index))
         moved = index != self.cursor
         self.cursor = index
         return moved
@@ -103,11 +112,23 @@ class LabController(Stepper):
     choosing another scenario and for acting before the first step.
     """
 
+    start = -1
+
     def __init__(self, simulation: SimulationLike, make_simulation: Callable[[Any], SimulationLike]) -> None:
         self.sim = simulation
         self.make_simulation = make_simulation
         self.finished = False
+        self._initial = self._views_now()
         super().__init__(simulation.timeline)
+        if len(self.timeline):
+            # Handed a simulation that already ran: start on its last frame.
+            self.cursor = len(self.timeline) - 1
+
+    def _views_now(self) -> tuple[Any, Any] | None:
+        sim = self.sim
+        if len(sim.timeline) == 0 and hasattr(sim, "client") and hasattr(sim, "server"):
+            return sim.client.view(), sim.server.view()
+        return None
 
     # -- stepping ---------------------------------------------------------------------
 
@@ -117,7 +138,11 @@ class LabController(Stepper):
 
     @property
     def more_may_come(self) -> bool:
-        return not self.finished
+        """Always True in the lab: the user can make more happen at any step."""
+        return True
+
+    def initial_views(self) -> tuple[Any, Any] | None:
+        return self._initial
 
     def extend(self) -> bool:
         if self.finished:
@@ -133,13 +158,17 @@ class LabController(Stepper):
 
     # -- actions that change the future -----------------------------------------------
 
-    def _act(self, action: Callable[[SimulationLike], Any]) -> tuple[Any, bool]:
+    def _act(self, action: Callable[[SimulationLike], Any], land: str = "last") -> tuple[Any, bool]:
         """Run `action` on the simulation as it is at the current step.
 
         At the end of the timeline the action runs in place. Before the end, it runs on a
         copy forked at the current step; the copy replaces the simulation only if the action
         succeeds, so an illegal call changes nothing. Returns the action's result and
-        whether a future was dropped. The cursor moves to the first new frame.
+        whether a future was dropped.
+
+        The cursor lands on the action's own frame: the last new one ("last"), or for a
+        timer the frame where it fires ("timer"). Frames the engine had to emit first (a
+        segment already due to leave) are on the screen too, a step back.
         """
         before = self.length
         forked = self.cursor < before - 1
@@ -156,9 +185,12 @@ class LabController(Stepper):
             self.timeline = trial.timeline
             self.index.retarget(trial.timeline)
         self.finished = False
-        start = self.cursor + 1
-        if self.length > start:
-            self.cursor = start
+        first_new, end = self.cursor + 1, self.length
+        if end > first_new:
+            target = end - 1
+            if land == "timer":
+                target = next((i for i in range(first_new, end) if self.timeline[i].event == "timer"), target)
+            self.cursor = target
         return result, forked
 
     def app_call(self, role: str, call: str, nbytes: int | None = None) -> bool:
@@ -185,7 +217,7 @@ class LabController(Stepper):
                 raise NoTimer
             return True
 
-        return self._act(fire)[1]
+        return self._act(fire, land="timer")[1]
 
     def restart(self, scenario: Any) -> None:
         """Start over on `scenario` (the scenario chooser)."""
@@ -193,4 +225,5 @@ class LabController(Stepper):
         self.timeline = self.sim.timeline
         self.index.retarget(self.sim.timeline)
         self.finished = False
-        self.cursor = 0 if self.length else -1
+        self._initial = self._views_now()
+        self.cursor = -1

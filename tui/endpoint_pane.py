@@ -63,8 +63,9 @@ class EndpointPane(Widget):
 
     # -- what the screen asks ---------------------------------------------------------
 
-    def show(self, cursor: int, *, absolute: bool = False, lang: str = "en") -> None:
-        """Show the side as it is after frame `cursor` (-1: before the first frame)."""
+    def show(self, cursor: int, *, absolute: bool = False, lang: str = "en", initial: EndpointView | None = None) -> None:
+        """Show the side as it is after frame `cursor`; -1 is before the first frame, where
+        the side is shown as `initial` says (if given)."""
         self.cursor = cursor
         self.absolute = absolute
         self.lang = lang
@@ -74,7 +75,7 @@ class EndpointPane(Widget):
             changed = self.index.changed_at(self.role, cursor) and cursor > 0
         else:
             self.frame = None
-            self.view = None
+            self.view = initial
             changed = False
         self._set_highlight(changed)
         self.border_title = self.title_text()
@@ -121,7 +122,7 @@ class EndpointPane(Widget):
         """The pane's content as lines of at most `width` cells."""
         view = self.view
         muted = self.get_component_rich_style("endpoint--muted", partial=True)
-        if view is None or self.frame is None:
+        if view is None:
             return [Text(ui("before_start", self.lang), style=muted)]
         label = self.get_component_rich_style("endpoint--label", partial=True)
         value = self.get_component_rich_style("endpoint--value", partial=True)
@@ -189,6 +190,8 @@ class EndpointPane(Widget):
     def _history_line(self, width: int, label: Style, value: Style) -> Text:
         """The last states the side went through, as many as fit, oldest first."""
         full = [s.value for s in self.index.history(self.role, self.cursor, 8)]
+        if not full and self.view is not None:
+            full = [self.view.state.value]
         head = ui("history", self.lang) + " "
         states = full[-5:]
         while True:
@@ -201,13 +204,13 @@ class EndpointPane(Widget):
 
     def _timer_line(self, label: Style, value: Style, muted: Style) -> Text:
         view = self.view
-        frame = self.frame
-        assert view is not None and frame is not None
+        assert view is not None
+        now = self.frame.time if self.frame is not None else 0.0
         if not view.timers:
             return Text(ui("no_timers", self.lang), style=muted)
         text = Text(ui("timers", self.lang) + " ", style=label)
         for n, timer in enumerate(view.timers):
-            left = max(0.0, timer.deadline - frame.time)
+            left = max(0.0, timer.deadline - now)
             name = _TIMER_NAMES.get(timer.name.lower(), timer.name.upper())
             text.append(("  " if n else "") + f"{name} {left:.2f} s", value)
         return text

@@ -46,8 +46,8 @@ def help_renderable(lang: str = "en") -> Group:
     for key in KEYS:
         table.add_row(key.display, key.zh if lang == "zh" else key.en)
     table.add_row("ctrl+p", "Command palette: every command by name" if lang == "en" else "命令面板：按名称查找所有命令")
-    for keys, en, zh in LOG_KEYS:
-        table.add_row(keys, zh if lang == "zh" else en)
+    for keys_en, keys_zh, en, zh in LOG_KEYS:
+        table.add_row(keys_zh if lang == "zh" else keys_en, zh if lang == "zh" else en)
     title = Text("How to read this screen" if lang == "en" else "如何阅读这个界面", style="bold")
     keys_title = Text("\nKeys" if lang == "en" else "\n按键", style="bold")
     return Group(title, Text(INTRO[lang]), keys_title, table)

@@ -42,9 +42,9 @@ KEYS: tuple[Key, ...] = (
 )
 
 #: Keys that work in the segment log when it has focus (click it, or Tab to it).
-LOG_KEYS: tuple[tuple[str, str, str], ...] = (
-    ("↑  ↓  PgUp  PgDn", "Jump to another segment's row (the whole screen follows)", "跳到另一个报文段的行（整个画面随之变化）"),
-    ("click a row", "Jump to that segment", "跳到该报文段"),
+LOG_KEYS: tuple[tuple[str, str, str, str], ...] = (
+    ("↑  ↓  PgUp  PgDn", "↑  ↓  PgUp  PgDn", "Jump to another segment's row (the whole screen follows)", "跳到另一个报文段的行（整个画面随之变化）"),
+    ("click a row", "点击一行", "Jump to that segment", "跳到该报文段"),
 )
 
 

@@ -23,13 +23,11 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tcp_lab.core.frame import Frame
-from .segment_text import arrow_labels
+from .segment_text import arrow_labels, fate
 from .timeline_index import TimelineIndex
 from .ui_text import ui
 
 Reveal = Literal["upto", "all"]
-#: How a segment's arrow looks at the current step.
-Status = Literal["flight", "arrived", "lost"]
 
 _PIECE_STYLES = ("bar", "state", "c2s", "s2c", "lost", "flight", "note")
 
@@ -158,10 +156,11 @@ class Ladder(ScrollView, can_focus=False):
             if index.changed_at("server", i):
                 right = tl[i].server.state.value
         first = tl[frames[0]]
-        if first.segment is not None:
-            middle = self._arrow(first, [tl[i] for i in frames], area)
-        else:
+        row = index.line_row[line]
+        if row < 0:
             middle = self._note(first, area)
+        else:
+            middle = self._segment(line, row, frames, cursor, area)
         return [
             (set_cell_size(left, label_w - 1).rjust(label_w - 1) + " " if left else " " * label_w, "state"),
             ("│", "bar"),
@@ -170,48 +169,50 @@ class Ladder(ScrollView, can_focus=False):
             (" " + set_cell_size(right, label_w - 1) if right else " " * label_w, "state"),
         ]
 
-    def _arrow(self, first: Frame, frames: list[Frame], area: int) -> list[tuple[str, str | None]]:
-        status: Status = "arrived"
-        if first.event == "send":
-            status = "flight"
-        delivered = 0
-        for f in frames:
-            if f.event == "drop":
-                status = "lost"
-            elif f.event == "deliver":
-                delivered += 1
-                if status != "lost":
-                    status = "arrived"
-        extra = f" ×{delivered}" if delivered > 1 else ""
-        label = ""
-        for candidate in arrow_labels(first, self.absolute):
-            if cell_len(candidate + extra) + 5 <= area:
-                label = candidate + extra
-                break
-        if not label:
-            label = set_cell_size(arrow_labels(first, self.absolute)[-1], max(0, area - 5))
-        part = f" {label} "
-        to_server = first.sender == "client"
-        kind = "c2s" if to_server else "s2c"
-        if status == "arrived":
-            fill = "─" * max(0, area - 2 - cell_len(part))
-            body = ("─" + part + fill + "▶") if to_server else ("◀" + fill + part + "─")
-            return [(body, kind)]
-        reach = max(cell_len(part) + 3, area * 3 // 5 if status == "flight" else area * 3 // 4)
-        reach = min(reach, area)
-        if status == "flight":
-            line, head, back = "╌", "▷", "◁"
-            style = "flight"
-        else:
-            line, head, back = "─", "✕", "✕"
-            style = kind
-        fill = line * max(0, reach - 2 - cell_len(part))
-        gap = " " * (area - reach)
-        if to_server:
-            pieces = [(line + part + fill, style), (head, "lost" if status == "lost" else style), (gap, None)]
-        else:
-            pieces = [(gap, None), (back, "lost" if status == "lost" else style), (fill + part + line, style)]
-        return pieces
+    def _segment(self, line: int, row: int, frames: list[int], cursor: int, area: int) -> list[tuple[str, str | None]]:
+        """The arrow of a segment's line: its origin line (the send) or an arrival line."""
+        index = self.index
+        tl = index.timeline
+        here = [tl[i] for i in frames]
+        seg_frame = tl[index.row_first[row]]
+        to_server = seg_frame.sender == "client"
+        # Where this segment arrives (or is lost) on the screen: lanes keep crossing
+        # segments apart.
+        elbow = max(2, min(area - 3, area // 2 + ((row % 3) - 1) * 4))
+        if index.is_arrival_line(line):
+            f = fate(here)
+            arrival = here[0]
+            extra = {"duplicate": " (copy)", "delay": " (delayed)", "old-syn": " (old)"}.get(arrival.fault or "", "")
+            room = area - elbow - 5
+            label = self._label(seg_frame, extra, room)
+            return _draw("arrive_lost" if f.where == "lost" else "arrive", to_server, label, area, elbow)
+        f = fate(here)
+        all_frames = [tl[i] for i in index.row_frames(row, cursor)]
+        whole = fate(all_frames)
+        extra = f" ×{f.copies}" if f.copies > 1 else ""
+        if whole.injected:
+            extra += " (old)"
+        elif whole.delayed:
+            extra += " (delayed)"
+        if f.where in ("arrived", "captured"):
+            return _draw("whole", to_server, self._label(seg_frame, extra, area - 4), area, elbow)
+        if f.where == "lost":
+            return _draw("lost", to_server, self._label(seg_frame, extra, area * 3 // 4 - 3), area, elbow)
+        if whole.where != "flight":
+            # It arrived (or was lost) later, on an arrival line of its own.
+            return _draw("departed", to_server, self._label(seg_frame, extra, elbow - 3), area, elbow)
+        return _draw("flight", to_server, self._label(seg_frame, extra, area * 3 // 5 - 3), area, elbow)
+
+    def _label(self, frame: Frame, extra: str, room: int) -> str:
+        """The longest arrow label that fits in `room` cells."""
+        candidates = arrow_labels(frame, self.absolute)
+        for candidate in candidates:
+            if cell_len(candidate + extra) <= room:
+                return candidate + extra
+        for candidate in candidates:
+            if cell_len(candidate) <= room:
+                return candidate
+        return set_cell_size(candidates[-1], max(0, room))
 
     def _note(self, frame: Frame, area: int) -> list[tuple[str, str | None]]:
         text = note_text(frame, self.lang)
@@ -233,3 +234,41 @@ def note_text(frame: Frame, lang: str) -> str:
     if frame.event == "fault":
         return ui("fault_note", lang).format(fault=frame.fault or "")
     return frame.event
+
+
+def _draw(kind: str, to_server: bool, label: str, area: int, elbow: int) -> list[tuple[str, str | None]]:
+    """An arrow `area` cells wide. Kinds: "whole" (sent and arrived), "flight" (on the wire),
+    "lost" (lost on the wire), "departed" (sent; arrives on a later line, where it turns
+    down at the elbow), "arrive" / "arrive_lost" (that later line: from the elbow to the
+    receiver, or to a cross). `elbow` is the elbow's distance from the sender's timeline."""
+    part = f" {label} " if label else " "
+    n = cell_len(part)
+    style = "c2s" if to_server else "s2c"
+    if kind == "whole":
+        fill = "─" * max(0, area - 2 - n)
+        return [(("─" + part + fill + "▶") if to_server else ("◀" + fill + part + "─"), style)]
+    if kind in ("flight", "lost"):
+        reach = min(area, max(n + 3, area * 3 // 5 if kind == "flight" else area * 3 // 4))
+        line = "╌" if kind == "flight" else "─"
+        head_style = "lost" if kind == "lost" else "flight"
+        body_style = "flight" if kind == "flight" else style
+        fill = line * max(0, reach - 2 - n)
+        gap = " " * (area - reach)
+        if to_server:
+            return [(line + part + fill, body_style), ("▷" if kind == "flight" else "✕", head_style), (gap, None)]
+        return [(gap, None), ("◁" if kind == "flight" else "✕", head_style), (fill + part + line, body_style)]
+    col = elbow if to_server else area - 1 - elbow  # the elbow's column
+    if kind == "departed":
+        if to_server:
+            return [("─" + part + "─" * max(0, col - 1 - n) + "╮", style), (" " * (area - col - 1), None)]
+        return [(" " * col, None), ("╭" + "─" * max(0, area - col - 2 - n) + part + "─", style)]
+    if kind == "arrive":
+        if to_server:
+            return [(" " * col, None), ("╰─" + part + "─" * max(0, area - col - 3 - n) + "▶", style)]
+        return [("◀" + "─" * max(0, col - 2 - n) + part + "─╯", style), (" " * (area - col - 1), None)]
+    # arrive_lost: from the elbow to a cross two thirds of the way.
+    if to_server:
+        end = min(area - 1, col + max(n + 3, (area - col) * 2 // 3))
+        return [(" " * col, None), ("╰─" + part + "─" * max(0, end - col - 2 - n), style), ("✕", "lost"), (" " * (area - end - 1), None)]
+    begin = max(0, col - max(n + 3, (col + 1) * 2 // 3))
+    return [(" " * begin, None), ("✕", "lost"), ("─" * max(0, col - begin - 2 - n) + part + "─╯", style), (" " * (area - col - 1), None)]

@@ -1,6 +1,7 @@
 """The segment log: one row per segment, as Wireshark's packet list shows them.
 
-Columns: a mark (✕ lost, ×2 delivered twice, … still in flight), No., Time, direction,
+Columns: a mark (✕ lost, ×2 delivered twice, ~ delayed, * an injected old SYN, … still in
+flight), No., Time, direction,
 Flags, Seq, Ack, Win, Len and Wireshark's Info text. The row of the current step is
 selected; clicking a row (or moving with ↑/↓ when the log has focus) asks the screen to
 jump to that segment's last frame.
@@ -25,7 +26,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from tcp_lab.core.frame import Frame
-from .segment_text import ack_of, flags_short, info_text, seq_of
+from .segment_text import ack_of, fate, flags_short, info_text, seq_of
 from .timeline_index import TimelineIndex
 
 Reveal = Literal["upto", "all"]
@@ -59,15 +60,29 @@ class Columns:
         return cls(**fixed, info=max(0, width - used))
 
     def cells(self, values: tuple[str, ...]) -> str:
-        """Values laid out in the columns: numbers right-aligned, text left-aligned."""
+        """Values laid out in the columns: numbers right-aligned and never cut (a number too
+        wide for its column pushes the rest of the row right), text left-aligned and cut
+        to its column, Info to what is left of the row."""
         widths = (self.mark, self.no, self.time, self.dir, self.flags, self.seq, self.ack, self.win, self.len, self.info)
-        right = (False, True, True, False, False, True, True, True, True, False)
+        numeric = (False, True, True, False, False, True, True, True, True, False)
+        total = sum(widths) + len(widths) - 1
         out = []
-        for value, width, align_right in zip(values, widths, right):
-            value = set_cell_size(value, min(cell_len(value), width)) if cell_len(value) > width else value
-            pad = " " * (width - cell_len(value))
-            out.append(pad + value if align_right else value + pad)
-        return " ".join(out)
+        used = 0
+        target = 0
+        for value, width, is_number in zip(values, widths, numeric):
+            target += width
+            room = target - used
+            if not is_number and cell_len(value) > room:
+                value = set_cell_size(value, max(0, room))
+            pad = " " * max(0, room - cell_len(value))
+            cell = pad + value if is_number else value + pad
+            out.append(cell)
+            used += cell_len(cell) + 1
+            target += 1
+        text = " ".join(out)
+        if cell_len(text) > total:
+            text = set_cell_size(text, total)
+        return text
 
 
 HEADINGS = ("", "No.", "Time", "Dir", "Flags", "Seq", "Ack", "Win", "Len", "Info")
@@ -208,7 +223,7 @@ class SegmentLog(ScrollView, can_focus=True, inherit_bindings=False):
         cursor = self.cursor
         if self.reveal == "all" and index.row_first[row] > cursor:
             cursor = index.synced - 1
-        frames = [tl[i] for i in index.line_frames(line, cursor)]
+        frames = [tl[i] for i in index.row_frames(row, cursor)]
         first = frames[0]
         mark, kind = _status(frames)
         seg = first.segment
@@ -237,7 +252,7 @@ class SegmentLog(ScrollView, can_focus=True, inherit_bindings=False):
         if not count:
             return
         row = max(0, min(count - 1, row))
-        frames = self.index.line_frames(self.index.row_line[row])
+        frames = self.index.row_frames(row)
         self.post_message(self.RowChosen(self, row, frames[-1]))
 
     def action_choose(self, delta: int) -> None:
@@ -257,16 +272,17 @@ class SegmentLog(ScrollView, can_focus=True, inherit_bindings=False):
 
 
 def _status(frames: list[Frame]) -> tuple[str, str]:
-    """The row's mark and style: lost, delivered more than once, in flight, or plain."""
-    first = frames[0]
-    delivered = sum(1 for f in frames if f.event == "deliver")
-    if any(f.event == "drop" for f in frames):
-        return "✕", "lost"
-    if delivered > 1:
-        return f"×{delivered}" if delivered < 10 else "×", "duplicate"
-    if first.event == "send" and delivered == 0:
-        return "…", "flight"
-    return "", "c2s" if first.sender == "client" else "s2c"
+    """The row's mark and style: lost, duplicated, delayed or injected, in flight, or plain."""
+    f = fate(frames)
+    if f.where == "lost":
+        kind = "lost"
+    elif f.copies > 1 or f.delayed or f.injected:
+        kind = "duplicate"
+    elif f.where == "flight":
+        kind = "flight"
+    else:
+        kind = "c2s" if frames[0].sender == "client" else "s2c"
+    return f.mark, kind
 
 
 class SegmentLogHeader(Widget):

@@ -7,6 +7,7 @@ Wireshark does) and absolute on request; these helpers pick the right one from a
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from tcp_lab.core.frame import Frame
 from tcp_lab.core.segment import ACK
@@ -60,3 +61,57 @@ def arrow_labels(frame: Frame, absolute: bool) -> tuple[str, ...]:
     if ack is None:
         return (f"{flags} seq={seq}{tail}", f"{flags} {seq}", flags)
     return (f"{flags} seq={seq} ack={ack}{tail}", f"{flags} {seq}/{ack}", flags)
+
+
+@dataclass(frozen=True)
+class Fate:
+    """What has become of a segment by the current step, from the frames of its row so far.
+
+    `where`: "flight" (sent, not arrived yet), "arrived", "lost" (the wire dropped it) or
+    "captured" (a segment read from a capture: it was seen on the wire). `copies`: how many
+    times it was delivered (2 for a duplicated one). `delayed`: the wire held it back
+    (reordering). `injected`: an old duplicate SYN the user put on the wire.
+    """
+
+    where: str
+    copies: int = 0
+    delayed: bool = False
+    injected: bool = False
+
+    @property
+    def mark(self) -> str:
+        """The log's mark column: ✕ lost, ×2 delivered twice, ~ delayed, * old SYN injected,
+        … still in flight."""
+        if self.where == "lost":
+            return "✕"
+        if self.copies > 1:
+            return f"×{self.copies}" if self.copies < 10 else "×"
+        if self.injected:
+            return "*"
+        if self.delayed:
+            return "~"
+        if self.where == "flight":
+            return "…"
+        return ""
+
+
+def fate(frames: list[Frame]) -> Fate:
+    """The Fate of a segment whose row has `frames` (first the one that sent it)."""
+    first = frames[0]
+    if first.event == "segment":
+        return Fate("captured", 1)
+    where = "flight"
+    copies = 0
+    delayed = injected = False
+    for f in frames:
+        if f.fault == "delay":
+            delayed = True
+        if f.fault == "old-syn":
+            injected = True
+        if f.event == "drop":
+            where = "lost"
+        elif f.event == "deliver":
+            copies += 1
+            if where != "lost":
+                where = "arrived"
+    return Fate(where, copies, delayed, injected)

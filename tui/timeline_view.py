@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 
 from tcp_lab.core.explain import render
-from tcp_lab.core.frame import Frame
+from tcp_lab.core.frame import EndpointView, Frame
 from .endpoint_pane import EndpointPane
 from .explain_pane import ExplainPane
 from .ladder import Ladder, Reveal
@@ -59,14 +59,23 @@ class TimelineView(Vertical):
         self.query_one("#log-box").border_title = ui("log", self.lang)
         self.query_one(ExplainPane).border_title = ui("explanation", self.lang)
 
-    def show(self, cursor: int, *, absolute: bool = False, lang: str = "en", intro: tuple[str, str] | None = None) -> None:
-        """Show frame `cursor` of the timeline (-1: before the first frame, where `intro`,
-        a heading and a text, takes the explanation's place)."""
+    def show(
+        self,
+        cursor: int,
+        *,
+        absolute: bool = False,
+        lang: str = "en",
+        intro: tuple[str, str] | None = None,
+        initial: tuple[EndpointView, EndpointView] | None = None,
+    ) -> None:
+        """Show frame `cursor` of the timeline. -1 is before the first frame: `intro` (a
+        heading and a text) takes the explanation's place and `initial` gives the client's
+        and the server's views to show."""
         self.index.sync()
         relabel = lang != self.lang
         self.cursor, self.absolute, self.lang = cursor, absolute, lang
-        for pane in self.query(EndpointPane):
-            pane.show(cursor, absolute=absolute, lang=lang)
+        for n, pane in enumerate(self.query(EndpointPane)):
+            pane.show(cursor, absolute=absolute, lang=lang, initial=initial[n] if initial else None)
         self.query_one(Ladder).show(cursor, absolute=absolute, lang=lang)
         self.query_one(SegmentLog).show(cursor, absolute=absolute)
         self.query_one(SegmentLogHeader).refresh()
@@ -92,6 +101,12 @@ def event_heading(frame: Frame, lang: str) -> str:
         text = f"{sender}发送 {flags}" if zh else f"{sender} sends {flags}"
     elif frame.event == "deliver":
         text = f"{who}收到 {flags}" if zh else f"{who} receives {flags}"
+        if frame.fault == "duplicate":
+            text += "（重复的副本）" if zh else " (the duplicate copy)"
+        elif frame.fault == "delay":
+            text += "（被延迟）" if zh else " (held back by the wire)"
+        elif frame.fault == "old-syn":
+            text += "（旧的重复 SYN）" if zh else " (the old duplicate SYN)"
     elif frame.event == "drop":
         text = f"网络丢失了{sender}的 {flags}" if zh else f"the wire loses the {sender.lower()}'s {flags}"
     elif frame.event == "segment":
@@ -103,8 +118,33 @@ def event_heading(frame: Frame, lang: str) -> str:
         name = (frame.timer or "").upper()
         text = f"{who}的 {name} 定时器到期" if zh else f"{who}'s {name} timer fires"
     elif frame.event == "fault":
-        text = ui("fault_note", lang).format(fault=frame.fault or "")
+        text = _fault_heading(frame, sender, flags, zh)
     else:
         text = frame.event
     step = f"#{frame.no}"
     return f"{step} · {text[:1].upper() + text[1:]}"
+
+
+_FAULT_VERBS = {
+    "drop": ("the wire will lose the {sender}'s {flags}", "网络将丢失{sender}的 {flags}"),
+    "duplicate": ("the wire duplicates the {sender}'s {flags}", "网络复制了{sender}的 {flags}"),
+    "delay": ("the wire holds back the {sender}'s {flags}", "网络延迟了{sender}的 {flags}"),
+}
+_FAULT_ARMED = {
+    "drop": ("fault armed: the next segment will be lost", "已设置故障：下一个报文段将丢失"),
+    "duplicate": ("fault armed: the next segment will be duplicated", "已设置故障：下一个报文段将被复制"),
+    "delay": ("fault armed: the next segment will be held back", "已设置故障：下一个报文段将被延迟"),
+}
+
+
+def _fault_heading(frame: Frame, sender: str, flags: str, zh: bool) -> str:
+    fault = frame.fault or ""
+    if fault == "old-syn":
+        return "网络上出现一个旧的重复 SYN" if zh else "an old duplicate SYN appears on the wire"
+    if frame.segment is not None and fault in _FAULT_VERBS:
+        en, cn = _FAULT_VERBS[fault]
+        return (cn if zh else en).format(sender=sender if zh else sender.lower(), flags=flags)
+    if fault in _FAULT_ARMED:
+        en, cn = _FAULT_ARMED[fault]
+        return cn if zh else en
+    return f"fault: {fault}"

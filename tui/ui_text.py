@@ -20,7 +20,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "timer_fires": {"en": "{timer} timer fires", "zh": "{timer} 定时器到期"},
     "fault_note": {"en": "fault armed: {fault}", "zh": "已设置故障：{fault}"},
     "step": {"en": "step {n} of {total}", "zh": "第 {n} 步，共 {total} 步"},
-    "step_more": {"en": "step {n} of {total}+", "zh": "第 {n} 步，共 {total}+ 步"},
+    "step_only": {"en": "step {n}", "zh": "第 {n} 步"},
     "before_start": {"en": "before the first step", "zh": "第一步之前"},
     "seq_relative": {"en": "relative seq", "zh": "相对序号"},
     "seq_absolute": {"en": "absolute seq", "zh": "绝对序号"},
