@@ -104,9 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     try:
         parser = build_parser()
+        if not args_list or (args_list[0] not in COMMANDS and args_list[0] not in ("-h", "--help", "--version")):
+            # `tcp-lab`, `tcp-lab --seed 1`, `tcp-lab lost-syn`: the lab is the default command.
+            args_list = ["lab", *args_list]
         args = parser.parse_args(args_list)
-        if args.command is None:
-            args = parser.parse_args(["lab", *args_list])
         module = importlib.import_module(COMMANDS[args.command])
         return int(module.run(args) or 0)
     except CliError as exc:
