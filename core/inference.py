@@ -247,15 +247,13 @@ def _ge(a: int, b: int) -> bool:
 
 
 class Side:
-    """What the observer knows of one endpoint: its inferred state and the TCB values a
-    capture shows (RFC 9293 section 3.3.1), absolute sequence numbers, None = not seen."""
+    """What the observer knows of one endpoint: its inferred state and what its own
+    segments showed (absolute sequence numbers, None = not seen yet)."""
 
     __slots__ = (
         "state",
         "iss",
         "snd_nxt",
-        "max_ack",
-        "rcv_nxt",
         "rcv_wnd",
         "fin_seq",
         "fin_acked",
@@ -270,11 +268,8 @@ class Side:
         #: Its initial sequence number (the sequence number of its SYN).
         self.iss: int | None = None
         #: The sequence number after the last byte (or SYN/FIN) it has sent: SND.NXT.
+        #: The peer, assuming delivery, expects exactly this next (its RCV.NXT).
         self.snd_nxt: int | None = None
-        #: The highest acknowledgment number it has sent.
-        self.max_ack: int | None = None
-        #: What it expects next from the peer: RCV.NXT, assuming delivery.
-        self.rcv_nxt: int | None = None
         #: The receive window it last advertised (scaled): RCV.WND.
         self.rcv_wnd: int | None = None
         #: The sequence number its FIN occupies, once it sent one.
@@ -294,6 +289,14 @@ class Side:
         return other
 
 
+#: Receiver states in which a segment without SYN, FIN or RST changes nothing, whatever
+#: its ACK number (in SYN_RCVD it may complete the handshake; in FIN_WAIT_1, CLOSING and
+#: LAST_ACK it may acknowledge the FIN; in CLOSED a late ACK of its FIN still matters).
+RECV_STEADY = frozenset((ESTABLISHED, FIN_WAIT_2, CLOSE_WAIT, TIME_WAIT))
+#: Sender states in which sending such a segment changes nothing.
+SEND_STEADY = frozenset(SYNCHRONIZED)
+
+
 class Step(NamedTuple):
     """What one segment did: the sender's and the receiver's rules (the receiver's rule
     is None when the segment did not arrive), and evidence that an earlier segment did not
@@ -307,24 +310,55 @@ class Step(NamedTuple):
 class Observer:
     """The inferred state of both endpoints of one conversation, stepped one captured
     segment at a time (sender's transition, then receiver's). Roles are 0 = client,
-    1 = server."""
+    1 = server.
 
-    __slots__ = ("sides", "midstream")
+    `steady` says, per sender role, whether a segment without SYN, FIN or RST can change
+    nothing but the sender's SND.NXT and RCV.WND (the tracker's fast path then applies it
+    with `step_steady`); it is kept up to date by `step`."""
+
+    __slots__ = ("sides", "midstream", "steady")
 
     def __init__(self, client_state: int = CLOSED, server_state: int = LISTEN, midstream: bool = False) -> None:
         self.sides = (Side(client_state), Side(server_state))
         #: True when the capture started after the handshake ("handshake not captured").
         self.midstream = midstream
+        self.steady = [False, False]
+        self._update_steady()
 
     def copy(self) -> "Observer":
         other = Observer.__new__(Observer)
         other.sides = (self.sides[0].copy(), self.sides[1].copy())
         other.midstream = self.midstream
+        other.steady = list(self.steady)
         return other
 
     @property
     def states(self) -> tuple[int, int]:
         return self.sides[0].state, self.sides[1].state
+
+    def _update_steady(self) -> None:
+        c = self.sides[0].state
+        s = self.sides[1].state
+        self.steady[0] = c in SEND_STEADY and s in RECV_STEADY
+        self.steady[1] = s in SEND_STEADY and c in RECV_STEADY
+
+    def step_steady(self, sender: int, seq: int, length: int, win: int) -> str:
+        """A segment without SYN, FIN or RST while `steady[sender]`: only the sender's
+        SND.NXT and RCV.WND move. Returns the send event (SEND_ACK, SEND_DATA ...)."""
+        snd = self.sides[sender]
+        end = (seq + length) & MASK32
+        nxt = snd.snd_nxt
+        snd.rcv_wnd = win
+        if nxt is None or 0 < ((end - nxt) & MASK32) < HALF:
+            snd.snd_nxt = end
+            return SEND_DATA if length else SEND_ACK
+        if length:
+            if length == 1 and end == nxt:
+                return SEND_KEEPALIVE
+            return SEND_DATA_AGAIN
+        if seq == (nxt - 1) & MASK32:
+            return SEND_KEEPALIVE
+        return SEND_ACK
 
     def step(
         self,
@@ -341,13 +375,14 @@ class Observer:
         the scaled window, `length` the payload length, `now` the capture time.
         With `delivered` False the segment is taken to have been lost on its way."""
         snd = self.sides[sender]
-        rcv = self.sides[1 - sender]
-        send_rule, evidence = self._send(snd, rcv, flags, seq, ack, length, win)
+        expected = snd.snd_nxt  # what the receiver expects next, before this segment
+        send_rule, evidence = self._send(snd, self.sides[1 - sender], flags, seq, ack, length, win)
         if snd.state != TIME_WAIT:
             snd.time_wait_at = None
         elif snd.time_wait_at is None:
             snd.time_wait_at = now
-        recv_rule = self.deliver(sender, flags, seq, ack, length, now) if delivered else None
+        recv_rule = self.deliver(sender, flags, seq, ack, length, now, expected) if delivered else None
+        self._update_steady()
         return Step(send_rule, recv_rule, evidence)
 
     # -- the sender's half -------------------------------------------------------------
@@ -392,7 +427,7 @@ class Observer:
                 if snd.fin_seq is None:
                     snd.fin_seq = fin_at
         elif length and snd.snd_nxt is not None and not _gt(end, snd.snd_nxt):
-            if length <= 1 and end == snd.snd_nxt and seq == (snd.snd_nxt - 1) & MASK32:
+            if length == 1 and end == snd.snd_nxt:
                 event = SEND_KEEPALIVE
             else:
                 event = SEND_DATA_AGAIN
@@ -407,27 +442,23 @@ class Observer:
         if evidence == "ack of fin lost":
             snd.fin_acked = False
         snd.state = rule.next
-        # What the segment shows of its sender's TCB.
         if snd.snd_nxt is None or _gt(end, snd.snd_nxt):
             snd.snd_nxt = end
-        if flags & ACK and (snd.max_ack is None or _gt(ack, snd.max_ack)):
-            snd.max_ack = ack
-            if snd.rcv_nxt is None or _gt(ack, snd.rcv_nxt):
-                snd.rcv_nxt = ack
         snd.rcv_wnd = win
         return rule, evidence
 
     # -- the receiver's half -----------------------------------------------------------
 
-    def deliver(self, sender: int, flags: int, seq: int, ack: int, length: int, now: float) -> Rule:
+    def deliver(
+        self, sender: int, flags: int, seq: int, ack: int, length: int, now: float, expected: int | None = None
+    ) -> Rule:
         """Process the segment at the receiver (RFC 9293 3.10.7); returns the rule applied
-        (for a FIN that also acknowledges the receiver's FIN, the combined rule)."""
-        snd = self.sides[sender]
+        (for a FIN that also acknowledges the receiver's FIN, the combined rule).
+        `expected` is the sender's SND.NXT before this segment (for an RST's check)."""
         rcv = self.sides[1 - sender]
         state = rcv.state
-        end = (seq + length + (1 if flags & SYN else 0) + (1 if flags & FIN else 0)) & MASK32
         if flags & RST:
-            rule = RECEIVE[(state, self._rst_event(rcv, sender, flags, seq, ack))]
+            rule = RECEIVE[(state, self._rst_event(rcv, sender, flags, seq, ack, expected))]
         elif flags & SYN:
             if flags & ACK:
                 if state in (SYN_SENT, SYN_RCVD) and rcv.iss is not None and ack != (rcv.iss + 1) & MASK32:
@@ -437,9 +468,6 @@ class Observer:
                     rule = RECEIVE[(state, RECV_SYNACK)]
             else:
                 rule = RECEIVE[(state, RECV_SYN)]
-            if rcv.rcv_nxt is None or state in (LISTEN, SYN_SENT, CLOSED):
-                if rule.key != "recv.synack_bad":
-                    rcv.rcv_nxt = end
         else:
             rule = None
             if flags & ACK:
@@ -472,8 +500,6 @@ class Observer:
                         rule = fin_rule
             elif rule is None:
                 rule = RECEIVE[(state, RECV_DATA if length else RECV_ACK)]
-            if rcv.rcv_nxt is None or _gt(end, rcv.rcv_nxt):
-                rcv.rcv_nxt = end
         rcv.state = rule.next
         if rule.next == TIME_WAIT:
             # Entering TIME_WAIT, or a FIN arriving again in it, starts the 2MSL timer
@@ -484,12 +510,13 @@ class Observer:
             rcv.time_wait_at = None
         return rule
 
-    def _rst_event(self, rcv: Side, sender: int, flags: int, seq: int, ack: int) -> str:
+    def _rst_event(self, rcv: Side, sender: int, flags: int, seq: int, ack: int, expected: int | None) -> str:
         """Is this RST acceptable to its receiver? RFC 9293 3.10.7.3 (SYN-SENT: only with an
         ACK of our SYN) and 3.10.7.4 with RFC 5961 section 3.2 (synchronized states: only a
         sequence number exactly RCV.NXT resets; elsewhere in the window it draws a
         challenge ACK; outside the window it is dropped). Linux also accepts RCV.NXT - 1 in
-        CLOSE_WAIT, LAST_ACK and CLOSING (tcp_reset_check), after its own FIN was sent."""
+        CLOSE_WAIT, LAST_ACK and CLOSING (tcp_reset_check). The receiver's RCV.NXT is taken
+        to be the sender's SND.NXT before the RST (everything it sent arrived)."""
         state = rcv.state
         if state == SYN_SENT:
             if flags & ACK and (rcv.iss is None or ack == (rcv.iss + 1) & MASK32):
@@ -497,7 +524,6 @@ class Observer:
             return RECV_RST_IGNORED
         if state in (LISTEN, CLOSED):
             return RECV_RST
-        expected = rcv.rcv_nxt
         # The receiver is the client when the server sent the RST; a client in SYN_RCVD
         # got there by a simultaneous open (an active OPEN), so a reset closes it.
         ok_event = RECV_RST_ACTIVE if state == SYN_RCVD and sender == SERVER else RECV_RST

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from itertools import islice
 from typing import Iterator
 
 from . import analysis as an
@@ -419,7 +420,7 @@ class Replay:
 
     def summary(self, conv: Conversation) -> ConversationSummary:
         store = self.store
-        last = store.states[conv.rows[-1]] if len(conv.rows) else 0
+        last = conv.state_byte
         first = self.first_ts
         return ConversationSummary(
             conn=conv.id,
@@ -428,9 +429,9 @@ class Replay:
             server_addr=addr_text(conv.addr[1]),
             server_port=conv.port[1],
             ip_version=conv.ip_version,
-            packets=(conv.packets[0], conv.packets[1]),
-            bytes=(conv.payload[0], conv.payload[1]),
-            wire_bytes=(conv.wire[0], conv.wire[1]),
+            packets=conv.packets,
+            bytes=conv.payload,
+            wire_bytes=conv.wire,
             first_states=(STATES[conv.first_states[0]], STATES[conv.first_states[1]]),
             last_states=(STATES[last >> 4], STATES[last & 0xF]),
             start=conv.first_ts - first,
@@ -447,10 +448,28 @@ class Replay:
         each exactly `core/output.frame_json(frame, lang)` for the same Frame."""
         return _JsonWriter(self, lang).lines(start, stop, conn)
 
+    def json_chunks(self, start: int = 0, stop: int | None = None, conn: int | None = None, lang: str | None = None) -> Iterator[bytes]:
+        """The same records as `json_lines`, UTF-8 encoded, "\\n"-terminated and joined
+        into chunks of a few thousand lines (what the command line writes)."""
+        return _JsonWriter(self, lang).chunks(start, stop, conn)
+
     def json_writer(self, lang: str | None = None) -> "_JsonWriter":
         """A JSON writer that keeps its running state between calls (for a growing
         capture: call `lines(start, stop, conn)` with each new range of rows)."""
         return _JsonWriter(self, lang)
+
+    def text_chunks(self, start: int = 0, stop: int | None = None, conn: int | None = None) -> Iterator[bytes]:
+        """`text_lines`, UTF-8 encoded, "\\n"-terminated, joined into chunks."""
+        batch: list[str] = []
+        for line in self.text_lines(start, stop, conn):
+            batch.append(line)
+            if len(batch) >= 2000:
+                batch.append("")
+                yield "\n".join(batch).encode()
+                batch = []
+        if batch:
+            batch.append("")
+            yield "\n".join(batch).encode()
 
     def text_lines(self, start: int = 0, stop: int | None = None, conn: int | None = None) -> Iterator[str]:
         """Text lines of rows [start, stop), each exactly `core/output.frame_text(frame)`."""
@@ -519,133 +538,298 @@ class ConversationTimeline:
 # ---------------------------------------------------------------------------------------
 # The fast JSON writer
 
-_FLAGS_JSON: dict[int, str] = {}
-_OPTS_TS = b"\x01\x01\x08\x0a"
-
-
-def _flags_json(flags: int) -> str:
-    text = _FLAGS_JSON.get(flags)
-    if text is None:
-        text = json.dumps(list(flag_names(flags)))
-        _FLAGS_JSON[flags] = text
-    return text
-
-
-def _options_json(raw: bytes) -> str:
-    if not raw:
-        return "{}"
-    if len(raw) == 12 and raw[:4] == _OPTS_TS:
-        return '{"tsval": %d, "tsecr": %d}' % (
-            (raw[4] << 24) | (raw[5] << 16) | (raw[6] << 8) | raw[7],
-            (raw[8] << 24) | (raw[9] << 16) | (raw[10] << 8) | raw[11],
-        )
-    return json.dumps(options_dict(raw), ensure_ascii=False, separators=(", ", ": "))
-
 
 class _JsonWriter:
-    """Formats JSON Lines straight from the columns, with running TCB values per
-    conversation (the same `_Tcb` the timelines use)."""
+    """Formats JSON Lines straight from the columns, as UTF-8 bytes: one loop, running TCB
+    values per conversation kept in a flat list (the same rules as `_Tcb`), pieces that
+    depend only on the conversation made once. Tests hold every line to
+    `core/output.frame_json`.
+
+    Bytes, not str: a line holding "→" is a two-bytes-per-character str, and joining and
+    encoding a million of those costs more than formatting them."""
 
     def __init__(self, replay: Replay, lang: str | None) -> None:
         self.replay = replay
         self.lang = lang
-        self.tcbs: dict[int, _Tcb] = {}
-        self.addr_cache: dict[int, tuple[str, str, str, str, str]] = {}
+        #: conversation id -> [running values (flat list), cached pieces ...]
+        self.convs: dict[int, list] = {}
+        self.explain_json: dict[tuple[int, int, int], bytes] = {}
+
+    def _start(self, cid: int, row: int) -> list:
+        """Per-conversation state for a conversation first met at `row`."""
+        replay = self.replay
+        conv = replay.tracker.conversations[cid]
+        from bisect import bisect_left
+
+        pos = bisect_left(conv.rows, row)
+        tcb = replay._tcb(conv, pos - 1) if pos else _Tcb(_initial_states(conv))
+        # Flat running values: iss, snd_nxt, max_ack, win, r_iss, r_end, r_ack, r_win,
+        # tw_at (two each, client then server), then the states byte.
+        t = [
+            *tcb.iss, *tcb.snd_nxt, *tcb.max_ack, *tcb.win,
+            *tcb.r_iss, *tcb.r_end, *tcb.r_ack, *tcb.r_win, *tcb.tw_at,
+            (tcb.states[0] << 4) | tcb.states[1],
+        ]  # fmt: skip
+        caddr = addr_text(conv.addr[0]).encode()
+        saddr = addr_text(conv.addr[1]).encode()
+        cnote, snote = _notes(conv)
+        cport, sport = conv.port
+        return [
+            t,
+            # per sender role: '"src": ..., "dport": N'
+            (
+                b'"src": "%s", "sport": %d, "dst": "%s", "dport": %d' % (caddr, cport, saddr, sport),
+                b'"src": "%s", "sport": %d, "dst": "%s", "dport": %d' % (saddr, sport, caddr, cport),
+            ),
+            # per sender role: the Info column's ports
+            (b"%d \xe2\x86\x92 %d [" % (cport, sport), b"%d \xe2\x86\x92 %d [" % (sport, cport)),
+            # per role: the endpoint object's start and end
+            (b'{"addr": "%s", "port": %d, "state": "' % (caddr, cport), b'{"addr": "%s", "port": %d, "state": "' % (saddr, sport)),
+            (
+                b', "note": %s}' % json.dumps(cnote).encode() if cnote else b"}",
+                b', "note": %s}' % json.dumps(snote).encode() if snote else b"}",
+            ),
+            conv.an.flows,
+        ]
+
+    def chunks(self, start: int, stop: int | None, conn: int | None, lines_per_chunk: int = 2000) -> Iterator[bytes]:
+        """The lines of rows [start, stop), "\n"-terminated, joined into chunks."""
+        batch: list[bytes] = []
+        for line in self.byte_lines(start, stop, conn):
+            batch.append(line)
+            if len(batch) >= lines_per_chunk:
+                batch.append(b"")
+                yield b"\n".join(batch)
+                batch = []
+        if batch:
+            batch.append(b"")
+            yield b"\n".join(batch)
 
     def lines(self, start: int, stop: int | None, conn: int | None) -> Iterator[str]:
+        for line in self.byte_lines(start, stop, conn):
+            yield line.decode()
+
+    def byte_lines(self, start: int, stop: int | None, conn: int | None) -> Iterator[bytes]:
         replay = self.replay
         store = replay.store
-        convs = replay.tracker.conversations
         first = replay.first_ts
-        stop = len(store) if stop is None else stop
-        tcbs = self.tcbs
+        n = len(store)
+        stop = n if stop is None else min(stop, n)
+        if start >= stop:
+            return
+        convs = self.convs
         lang = self.lang
         dumps = json.dumps
-        for row in range(start, stop):
-            cid = store.conv[row]
-            if conn is not None and cid != conn:
-                continue
-            conv = convs[cid]
-            tcb = tcbs.get(cid)
-            if tcb is None:
-                # Start from the conversation's beginning (or a cached checkpoint).
-                from bisect import bisect_left
+        explain_json = self.explain_json
+        rel_override = store.rel_override
+        dupacks = store.dupack
+        urgs = store.urg
+        pool = store.opt_pool
+        opt_end = store.opt_end
+        state_names = [st.value.encode() for st in STATES]
+        has_tcb = [code not in _NO_TCB for code in range(16)]
+        tw_code = TIME_WAIT
+        tw_len = TIME_WAIT_SECONDS
+        flags_json = _FLAGS_JSON_BYTES
+        flag_texts: dict[int, bytes] = {}
+        from .info import flags_text, options_text
 
-                pos = bisect_left(conv.rows, row)
-                tcb = replay._tcb(conv, pos - 1) if pos else _Tcb(_initial_states(conv))
-                tcbs[cid] = tcb
-            tcb.pos += 1
-            tcb.advance(store, row)
-            head = self.addr_cache.get(cid)
-            if head is None:
-                caddr = addr_text(conv.addr[0])
-                saddr = addr_text(conv.addr[1])
-                cnote, snote = _notes(conv)
-                head = (caddr, saddr, cnote, snote, "")
-                self.addr_cache[cid] = head
-            caddr, saddr, cnote, snote, _ = head
-            meta = store.meta[row]
-            sender = 1 if meta & META_FROM_SERVER else 0
-            role = ROLE_NAMES[sender]
-            seq_rel, ack_rel = replay.relative(row)
-            flags = store.flags[row]
-            win_scaled = store.win_scaled(row)
-            dup = store.dupack.get(row)
-            bits = store.analysis[row]
-            if bits:
-                labels = an.labels(bits, *dup) if dup else an.labels(bits)
-                analysis = dumps(list(labels))
+        M = MASK32
+        cols = zip(
+            range(start, stop),
+            *(
+                islice(col, start, stop)
+                for col in (
+                    store.frame,
+                    store.ts,
+                    store.conv,
+                    store.seq,
+                    store.ack,
+                    store.flags,
+                    store.win,
+                    store.length,
+                    store.meta,
+                    store.analysis,
+                    store.states,
+                    store.explain,
+                )
+            ),
+        )
+        opt_start = opt_end[start - 1] if start else 0
+        for row, frame, ts, cid, seq, ack, flags, win, length, meta, bits, st, explain in cols:
+            oend = opt_end[row]
+            if conn is not None and cid != conn:
+                opt_start = oend
+                continue
+            cs = convs.get(cid)
+            if cs is None:
+                cs = convs[cid] = self._start(cid, row)
+            t, heads, ports, ep_heads, ep_tails, flows = cs
+            sender = meta & 1
+            peer = 1 - sender
+            # Window, relative numbers.
+            code = (meta & 0x1E) >> 1
+            win_scaled = win << (code - 1) if code else win
+            if rel_override and row in rel_override:
+                sbase, abase = rel_override[row]
             else:
-                analysis = "[]"
-            src, dst = (caddr, saddr) if sender == 0 else (saddr, caddr)
-            parts = [
-                '{"no": %d, "time": %r, "event": "segment", "conn": %d, "who": "%s", "from": "%s", '
-                '"src": "%s", "sport": %d, "dst": "%s", "dport": %d, "flags": %s, "seq": %d, "ack": %d, '
-                '"seq_raw": %d, "ack_raw": %d, "len": %d, "win": %d, "win_scaled": %d, "options": %s, '
-                '"analysis": %s, "info": "%s", "client": %s, "server": %s'
+                sbase = flows[sender].base_seq
+                abase = flows[peer].base_seq
+            seq_rel = (seq - sbase) & M
+            ack_rel = (ack - abase) & M if flags & 0x10 else ack
+            # Running TCB values (_Tcb.advance, inlined on the flat list).
+            end = (seq + length + (1 if flags & 2 else 0) + (1 if flags & 1 else 0)) & M
+            if flags & 2 and t[sender] is None:
+                t[sender] = seq
+            v = t[2 + sender]
+            if v is None or 0 < ((end - v) & M) < 0x80000000:
+                t[2 + sender] = end
+            if flags & 0x10:
+                v = t[4 + sender]
+                if v is None or 0 < ((ack - v) & M) < 0x80000000:
+                    t[4 + sender] = ack
+            t[6 + sender] = win_scaled
+            delivered = not meta & META_LOST
+            if delivered:
+                if flags & 2 and t[8 + peer] is None:
+                    t[8 + peer] = seq
+                v = t[10 + peer]
+                if v is None or 0 < ((end - v) & M) < 0x80000000:
+                    t[10 + peer] = end
+                if flags & 0x10:
+                    v = t[12 + peer]
+                    if v is None or 0 < ((ack - v) & M) < 0x80000000:
+                        t[12 + peer] = ack
+                t[14 + peer] = win_scaled
+            old = t[18]
+            if st != old or flags & 1 or t[16] is not None or t[17] is not None:
+                for role, shift in ((0, 4), (1, 0)):
+                    if (st >> shift) & 0xF == tw_code:
+                        if (old >> shift) & 0xF != tw_code or (role == peer and delivered and flags & 1):
+                            t[16 + role] = ts
+                    else:
+                        t[16 + role] = None
+                t[18] = st
+            # Options: the JSON object and the Info column's text.
+            if oend == opt_start:
+                opts_json = b"{}"
+                opts_info = b""
+            else:
+                raw = bytes(pool[opt_start:oend])
+                if oend - opt_start == 12 and raw[:4] == b"\x01\x01\x08\x0a":
+                    tsval = (raw[4] << 24) | (raw[5] << 16) | (raw[6] << 8) | raw[7]
+                    tsecr = (raw[8] << 24) | (raw[9] << 16) | (raw[10] << 8) | raw[11]
+                    opts_json = b'{"tsval": %d, "tsecr": %d}' % (tsval, tsecr)
+                    opts_info = b" TSval=%d TSecr=%d" % (tsval, tsecr)
+                else:
+                    opts_json = dumps(options_dict(raw), ensure_ascii=False, separators=(", ", ": ")).encode()
+                    opts_info = options_text(raw, flows[peer].base_seq).encode()
+            opt_start = oend
+            # Analysis and the Info column.
+            if bits:
+                dup = dupacks.get(row)
+                if dup:
+                    labels = an.labels(bits, *dup)
+                    prefix = an.info_prefix(bits, *dup).encode()
+                else:
+                    labels = an.labels(bits)
+                    prefix = an.info_prefix(bits).encode()
+                analysis = dumps(list(labels)).encode()
+            else:
+                analysis = b"[]"
+                prefix = b""
+            fkey = flags | ((meta & META_ACE) << 8)
+            ftext = flag_texts.get(fkey)
+            if ftext is None:
+                ftext = flag_texts[fkey] = (flags_text(flags, bool(meta & META_ACE)) + "] Seq=").encode()
+            if flags & 0x10:
+                info = b"%s%s%s%d Ack=%d Win=%d" % (prefix, ports[sender], ftext, seq_rel, ack_rel, win_scaled)
+            else:
+                info = b"%s%s%s%d Win=%d" % (prefix, ports[sender], ftext, seq_rel, win_scaled)
+            if flags & 0x20:
+                info = b"%s Urg=%d" % (info, urgs.get(row, 0))
+            # The endpoints (_Tcb.view), client then server.
+            cstate = st >> 4
+            sstate = st & 0xF
+            cbody = _endpoint_body(t, 0, first) if has_tcb[cstate] else b'"'
+            sbody = _endpoint_body(t, 1, first) if has_tcb[sstate] else b'"'
+            t_rel = ts - first
+            if t_rel >= 0.0001:
+                time_text = (b"%.6f" % t_rel).rstrip(b"0")
+                if time_text[-1] == 46:  # "5." -> "5.0", as repr() writes it
+                    time_text += b"0"
+            else:
+                time_text = b"%a" % round(t_rel, 6)
+            fj = flags_json.get(flags)
+            if fj is None:
+                fj = flags_json[flags] = json.dumps(list(flag_names(flags))).encode()
+            line = (
+                b'{"no": %d, "time": %s, "event": "segment", "conn": %d, "who": "%s", "from": "%s", %s, '
+                b'"flags": %s, "seq": %d, "ack": %d, "seq_raw": %d, "ack_raw": %d, "len": %d, "win": %d, '
+                b'"win_scaled": %d, "options": %s, "analysis": %s, "info": "%s Len=%d%s", '
+                b'"client": %s%s%s%s, "server": %s%s%s%s'
                 % (
-                    store.frame[row],
-                    round(store.ts[row] - first, 6),
+                    frame,
+                    time_text,
                     cid,
-                    role,
-                    role,
-                    src,
-                    conv.port[sender],
-                    dst,
-                    conv.port[1 - sender],
-                    _flags_json(flags),
+                    _ROLE_BYTES[sender],
+                    _ROLE_BYTES[sender],
+                    heads[sender],
+                    fj,
                     seq_rel,
                     ack_rel,
-                    store.seq[row],
-                    store.ack[row],
-                    store.length[row],
-                    store.win[row],
+                    seq,
+                    ack,
+                    length,
+                    win,
                     win_scaled,
-                    _options_json(store.options(row)),
+                    opts_json,
                     analysis,
-                    replay.info(row),
-                    _endpoint_json(tcb, 0, caddr, conv.port[0], first, cnote),
-                    _endpoint_json(tcb, 1, saddr, conv.port[1], first, snote),
+                    info,
+                    length,
+                    opts_info,
+                    ep_heads[0],
+                    state_names[cstate],
+                    cbody,
+                    ep_tails[0],
+                    ep_heads[1],
+                    state_names[sstate],
+                    sbody,
+                    ep_tails[1],
                 )
-            ]
+            )
             if lang is not None:
-                parts.append(', "explain": ')
-                parts.append(dumps(replay.explain_text(row, lang), ensure_ascii=False))
-            parts.append("}")
-            yield "".join(parts)
+                key = (explain, sender, st)
+                text = explain_json.get(key)
+                if text is None:
+                    text = b', "explain": %s}' % dumps(replay.explain_text(row, lang), ensure_ascii=False).encode()
+                    explain_json[key] = text
+                yield line + text
+            else:
+                yield line + b"}"
 
 
-def _endpoint_json(tcb: _Tcb, role: int, addr: str, port: int, first_ts: float, note: str | None) -> str:
-    state = tcb.states[role]
-    out = '{"addr": "%s", "port": %d, "state": "%s"' % (addr, port, STATES[state].value)
-    if state not in _NO_TCB:
-        view = tcb.view(role, addr, port, first_ts, None)
-        for name in ("iss", "irs", "snd_una", "snd_nxt", "snd_wnd", "rcv_nxt", "rcv_wnd"):
-            value = getattr(view, name)
-            if value is not None:
-                out += ', "%s": %d' % (name, value)
-        if view.timers:
-            out += ', "timers": {%s}' % ", ".join('"%s": %r' % (t.name, round(t.deadline, 6)) for t in view.timers)
-    if note:
-        out += ', "note": %s' % json.dumps(note)
-    return out + "}"
+_TCB_NAMES_B = (b"iss", b"irs", b"snd_una", b"snd_nxt", b"snd_wnd", b"rcv_nxt", b"rcv_wnd")
+
+
+def _endpoint_body(t: list, role: int, first: float) -> bytes:
+    """The TCB part of an endpoint object, after its state name (see `_Tcb.view`)."""
+    iss = t[role]
+    r_ack = t[12 + role]
+    r_end = t[10 + role]
+    mine = t[4 + role]
+    if r_end is None or (mine is not None and 0 < ((mine - r_end) & MASK32) < 0x80000000):
+        rcv_nxt = mine
+    else:
+        rcv_nxt = r_end
+    values = (iss, t[8 + role], r_ack if r_ack is not None else iss, t[2 + role], t[14 + role], rcv_nxt, t[6 + role])
+    if None not in values:
+        body = b'", "iss": %d, "irs": %d, "snd_una": %d, "snd_nxt": %d, "snd_wnd": %d, "rcv_nxt": %d, "rcv_wnd": %d' % values
+    else:
+        body = b'"' + b"".join([b', "%s": %d' % (name, value) for name, value in zip(_TCB_NAMES_B, values) if value is not None])
+    tw = t[16 + role]
+    if tw is not None:
+        body += b', "timers": {"2msl": %a}' % round(tw + TIME_WAIT_SECONDS - first, 6)
+    return body
+_ROLE_BYTES = (b"client", b"server")
+_FLAGS_JSON_BYTES: dict[int, bytes] = {}

@@ -61,6 +61,27 @@ RECV_LOST_INDEX = RECV_INDEX["recv.lost"]
 RECV_LATE_INDEX = RECV_INDEX["recv.in_flight"]
 SEND_CROSSED_INDEX = SEND_INDEX["send.fin_crossed"]
 
+def _steady_codes() -> tuple[int, int, int, int, int]:
+    """Explain codes of the fast path's segments: data, ACK, data again, keep-alive
+    (no data), keep-alive (one byte); the same in every state the fast path applies to."""
+    from .inference import ESTABLISHED as E
+    from .inference import RECV_ACK, RECV_DATA, SEND_ACK, SEND_DATA, SEND_DATA_AGAIN, SEND_KEEPALIVE
+
+    def code(event: str, recv: str) -> int:
+        return (SEND_INDEX[SEND[(E, event)].key] << 8) | RECV_INDEX[RECEIVE[(E, recv)].key]
+
+    return (
+        code(SEND_DATA, RECV_DATA),
+        code(SEND_ACK, RECV_ACK),
+        code(SEND_DATA_AGAIN, RECV_DATA),
+        code(SEND_KEEPALIVE, RECV_ACK),
+        code(SEND_KEEPALIVE, RECV_DATA),
+    )
+
+
+_STEADY_CODES = _steady_codes()
+
+
 _ACC_ECN_SETUP = AE | CWR | ECE
 _SYN_ACK = SYN | ACK
 
@@ -80,9 +101,12 @@ class Conversation:
         "rows",
         "an",
         "observer",
-        "packets",
-        "payload",
-        "wire",
+        "flows",
+        "counts",
+        "state_byte",
+        "steady",
+        "sides",
+        "bases_done",
         "first_ts",
         "last_ts",
         "first_states",
@@ -91,6 +115,7 @@ class Conversation:
         "snapshots",
         "reused_by",
         "reuses",
+        "ctl_rows",
         "keys",
     )
 
@@ -107,11 +132,16 @@ class Conversation:
         #: (SYN not captured), "midstream" (handshake not captured).
         self.start = "syn"
         self.rows = array("I")
-        self.an = ConvAnalysis()  # flows indexed by role: an.flows[CLIENT] is client -> server
-        self.observer = Observer()
-        self.packets = [0, 0]  # segments sent by the client, by the server
-        self.payload = [0, 0]  # payload bytes sent by each
-        self.wire = [0, 0]  # frame bytes on the wire sent by each (as tshark's conv,tcp)
+        self.an = ConvAnalysis()
+        #: Wireshark's two flows, indexed by role: flows[CLIENT] is client -> server.
+        self.flows = self.an.flows
+        #: [segments sent by the client, by the server, payload bytes sent by the client,
+        #: by the server, frame bytes on the wire sent by the client, by the server (as
+        #: tshark's conv,tcp counts them)].
+        self.counts = [0, 0, 0, 0, 0, 0]
+        #: True once both of Wireshark's base sequence numbers are known.
+        self.bases_done = False
+        self.set_observer(Observer())
         self.first_ts = 0.0
         self.last_ts = 0.0
         self.first_states: tuple[int, int] = (CLOSED, LISTEN)
@@ -123,10 +153,35 @@ class Conversation:
         #: Observer copies taken before rows that carry SYN, FIN or RST: (row, Observer),
         #: to infer the conversation again from there (`revise`).
         self.snapshots: list[tuple[int, Observer]] = []
+        #: (role, SYN / SYN|ACK / FIN, sequence number) -> the last row carrying it.
+        self.ctl_rows: dict[tuple[int, int, int], int] = {}
         self.reused_by: int | None = None  # the conversation that reused its ports
         self.reuses: int | None = None  # the conversation whose ports it reused
         #: Its two keys in the tracker's lookup table.
         self.keys: tuple[Any, Any] = ((), ())
+
+    def set_observer(self, observer: Observer) -> None:
+        """Use `observer` from now on (the hot loop reads its parts directly)."""
+        self.observer = observer
+        self.steady = observer.steady
+        self.sides = observer.sides
+        #: The states after the last segment: client code << 4 | server code.
+        self.state_byte = (observer.sides[0].state << 4) | observer.sides[1].state
+
+    @property
+    def packets(self) -> tuple[int, int]:
+        """Segments sent by the client, by the server."""
+        return self.counts[0], self.counts[1]
+
+    @property
+    def payload(self) -> tuple[int, int]:
+        """Payload bytes sent by the client, by the server."""
+        return self.counts[2], self.counts[3]
+
+    @property
+    def wire(self) -> tuple[int, int]:
+        """Frame bytes on the wire sent by the client, by the server."""
+        return self.counts[4], self.counts[5]
 
     @property
     def midstream(self) -> bool:
@@ -149,7 +204,10 @@ class Tracker:
     dport, seq, ack, flags, win, length, options, urg), addresses packed.
     """
 
-    def __init__(self, store: SegmentStore | None = None) -> None:
+    def __init__(self, store: SegmentStore | None = None, summary_only: bool = False) -> None:
+        """With `summary_only`, keep conversations and their final states only (no rows,
+        no analysis): what `tcp-lab replay --conversations` needs, several times faster."""
+        self.summary_only = summary_only
         self.store = store if store is not None else SegmentStore()
         self.conversations: list[Conversation] = []
         self._lookup: dict[tuple[bytes, bytes, int, int], tuple[Conversation, int]] = {}
@@ -164,7 +222,7 @@ class Tracker:
     # -- conversations -----------------------------------------------------------------
 
     def _new_conversation(
-        self, ip_version: int, src: bytes, dst: bytes, sport: int, dport: int, flags: int
+        self, ip_version: int, src: bytes, dst: bytes, sport: int, dport: int, flags: int, ts: float
     ) -> tuple[Conversation, int]:
         """A new conversation whose first segment goes src -> dst; returns it and the
         sender's role."""
@@ -187,7 +245,10 @@ class Tracker:
             conv = Conversation(len(self.conversations), ip_version, (dst, src), (dport, sport))
         conv.client_guess = guess
         conv.start = start
-        conv.observer = conv.initial_observer()
+        conv.set_observer(conv.initial_observer())
+        conv.first_states = conv.observer.states
+        conv.first_ts = ts
+        conv.last_ts = ts
         fwd_key = (src, dst, sport, dport)
         rev_key = (dst, src, dport, sport)
         conv.keys = (fwd_key, rev_key)
@@ -198,9 +259,44 @@ class Tracker:
 
     # -- the loop ----------------------------------------------------------------------
 
+    def _conversation_for(self, hit, ipv, src, dst, sport, dport, seq, flags, ts) -> tuple[Conversation, int, int]:
+        """The conversation of a segment that opens one or carries SYN (the slow path):
+        a new conversation, or Wireshark's port-reuse and SYN/ACK checks. Returns the
+        conversation, the sender's role and the analysis bits already known."""
+        bits = 0
+        if hit is None:
+            conv, role = self._new_conversation(ipv, src, dst, sport, dport, flags, ts)
+        else:
+            conv, role = hit
+        syn_ack = flags & _SYN_ACK
+        if syn_ack == SYN:
+            fwd = conv.flows[role]
+            if fwd.base_set:
+                if seq != fwd.base_seq:
+                    # A new connection on the same 4-tuple (Wireshark: new conversation,
+                    # TCP_A_REUSED_PORTS).
+                    old = conv
+                    conv, role = self._new_conversation(ipv, src, dst, sport, dport, flags, ts)
+                    old.reused_by = conv.id
+                    conv.reuses = old.id
+                    bits = an.REUSED_PORTS
+                else:
+                    # The same SYN again: restore nextseq (Wireshark issue 17616).
+                    fwd.nextseq = fwd.maxseqtobeacked
+            conv.an.acc_ecn_syn = flags & _ACC_ECN_SETUP == _ACC_ECN_SETUP
+        elif syn_ack == _SYN_ACK:
+            fwd = conv.flows[role]
+            if fwd.base_set and seq != fwd.base_seq:
+                self._rebase(conv, role, seq)
+                bits = an.REUSED_PORTS
+            conv.an.acc_ecn_synack = (flags & (AE | CWR)) == CWR or (flags & (AE | ECE)) == AE
+        return conv, role, bits
+
     def feed(self, items: Iterable[tuple]) -> int:
-        """Track segments (flat tuples, see the class docstring); returns how many rows
-        were added."""
+        """Track segments (flat tuples, see the class docstring); returns how many were
+        tracked (rows added, unless the tracker only keeps summaries)."""
+        if self.summary_only:
+            return self._feed_summary(items)
         store = self.store
         lookup = self._lookup
         s_frame = store.frame.append
@@ -221,78 +317,57 @@ class Tracker:
         dupack_map = store.dupack
         send_index = SEND_INDEX
         recv_index = RECV_INDEX
+        code_data, code_ack, code_again, code_keepalive, code_keepalive_data = _STEADY_CODES
+        conversation_for = self._conversation_for
+        M = MASK32
         row = len(store)
         start_row = row
+        if not isinstance(items, list):
+            items = list(items)
+        if self.first_ts is None and items:
+            self.first_ts = items[0][1]
         for item in items:
             (frame, ts, wirelen, ipv, src, dst, sport, dport, seq, ack, flags, win, length, options, urg) = item
-            if self.first_ts is None:
-                self.first_ts = ts
             hit = lookup.get((src, dst, sport, dport))
-            if hit is None:
-                conv, role = self._new_conversation(ipv, src, dst, sport, dport, flags)
-                conv.first_ts = ts
+            if hit is None or flags & SYN:
+                conv, role, bits = conversation_for(hit, ipv, src, dst, sport, dport, seq, flags, ts)
             else:
                 conv, role = hit
-            bits = 0
-            syn_ack = flags & _SYN_ACK
-            if syn_ack == SYN:
-                fwd = conv.an.flows[role]
-                if fwd.base_set:
-                    if seq != fwd.base_seq:
-                        # A new connection on the same 4-tuple (Wireshark: new conversation,
-                        # TCP_A_REUSED_PORTS).
-                        old = conv
-                        conv, role = self._new_conversation(ipv, src, dst, sport, dport, flags)
-                        conv.first_ts = ts
-                        old.reused_by = conv.id
-                        conv.reuses = old.id
-                        bits = an.REUSED_PORTS
-                    else:
-                        # The same SYN again: restore nextseq (Wireshark issue 17616).
-                        fwd.nextseq = fwd.maxseqtobeacked
-                conv.an.acc_ecn_syn = flags & _ACC_ECN_SETUP == _ACC_ECN_SETUP
-            elif syn_ack == _SYN_ACK:
-                fwd = conv.an.flows[role]
-                if fwd.base_set and seq != fwd.base_seq:
-                    self._rebase(conv, role, seq)
-                    bits = an.REUSED_PORTS
-                conv.an.acc_ecn_synack = (flags & (AE | CWR)) == CWR or (flags & (AE | ECE)) == AE
-            cana = conv.an
-            fwd = cana.flows[role]
-            rev = cana.flows[1 - role]
+                bits = 0
+            flows = conv.flows
+            fwd = flows[role]
+            rev = flows[1 - role]
             # Base sequence numbers (packet-tcp.c "initialize base_seq numbers").
             if not fwd.base_set:
                 if flags & SYN:
                     fwd.base_seq = seq
                     fwd.saw_syn = 2 if flags & ACK else 1
                 else:
-                    fwd.base_seq = (seq - 1) & MASK32
+                    fwd.base_seq = (seq - 1) & M
                 fwd.base_set = True
             if not rev.base_set and flags & ACK:
-                rev.base_seq = (ack - 1) & MASK32
+                rev.base_seq = (ack - 1) & M
                 rev.base_set = True
+            cana = conv.an
             bits, dup_num, dup_frame = analyze(fwd, rev, cana, seq, ack, length, flags, win, ts, frame, bits)
-            # Window scaling (SYNs are never scaled).
-            meta = META_FROM_SERVER if role else 0
+            # Window scaling (SYNs are never scaled), the first RTT, is_first_ack.
             if flags & SYN:
                 win_scaled = win
+                meta = role
             else:
                 shift = fwd.win_scale
                 if shift >= 0:
                     win_scaled = win << shift
-                    meta |= (shift + 1) << 1
+                    meta = role | ((shift + 1) << 1)
                 else:
                     win_scaled = win
-                if (cana.acc_ecn_syn and cana.acc_ecn_synack) or cana.acc_ecn_option:
+                    meta = role
+                if cana.acc_ecn_option or (cana.acc_ecn_syn and cana.acc_ecn_synack):
                     meta |= META_ACE
-            if flags & SYN:
-                if not flags & ACK:
-                    cana.ts_mru_syn = ts
-                fwd.is_first_ack = True
-            elif flags & ACK:
-                if cana.ts_mru_syn and not cana.ts_first_rtt:
-                    cana.ts_first_rtt = ts - cana.ts_mru_syn
-                fwd.is_first_ack = False
+                if flags & ACK:
+                    if cana.ts_mru_syn and not cana.ts_first_rtt:
+                        cana.ts_first_rtt = ts - cana.ts_mru_syn
+                    fwd.is_first_ack = False
             if options:
                 if len(options) != 12 or options[:4] != b"\x01\x01\x08\x0a":
                     effects = OptionEffects()
@@ -302,21 +377,44 @@ class Tracker:
                     if effects.acc_ecn:
                         cana.acc_ecn_option = True
                 pool += options
-            if flags & SYN:
-                # verify_tcp_window_scaling()
-                if fwd.win_scale == -1:
-                    fwd.win_scale = -2
-                    rev.win_scale = -2
-                elif flags & ACK and rev.win_scale == -2:
-                    fwd.win_scale = -2
-            # Inferred states.
-            observer = conv.observer
-            if flags & (SYN | FIN | RST):
-                conv.snapshots.append((row, observer.copy()))
-            step = observer.step(role, flags, seq, ack, length, win_scaled, ts)
-            sides = observer.sides
-            client_state = sides[0].state
-            server_state = sides[1].state
+            if not flags & 7 and conv.steady[role]:
+                # The fast path: data or an ACK that changes neither state
+                # (Observer.step_steady, inlined).
+                snd = conv.sides[role]
+                end = (seq + length) & M
+                nxt = snd.snd_nxt
+                snd.rcv_wnd = win_scaled
+                if nxt is None or 0 < ((end - nxt) & M) < 0x80000000:
+                    snd.snd_nxt = end
+                    explain = code_data if length else code_ack
+                elif length:
+                    explain = code_keepalive_data if length == 1 and end == nxt else code_again
+                elif seq == (nxt - 1) & M:
+                    explain = code_keepalive
+                else:
+                    explain = code_ack
+                states = conv.state_byte
+                evidence = None
+            else:
+                if flags & SYN:
+                    if not flags & ACK:
+                        cana.ts_mru_syn = ts
+                    fwd.is_first_ack = True
+                    # verify_tcp_window_scaling()
+                    if fwd.win_scale == -1:
+                        fwd.win_scale = -2
+                        rev.win_scale = -2
+                    elif flags & ACK and rev.win_scale == -2:
+                        fwd.win_scale = -2
+                observer = conv.observer
+                if flags & 7:
+                    conv.snapshots.append((row, observer.copy()))
+                step = observer.step(role, flags, seq, ack, length, win_scaled, ts)
+                sides = observer.sides
+                states = (sides[0].state << 4) | sides[1].state
+                conv.state_byte = states
+                explain = (send_index[step.send.key] << 8) | recv_index[step.recv.key]
+                evidence = step.evidence
             # Store the row.
             s_frame(frame)
             s_ts(ts)
@@ -329,23 +427,94 @@ class Tracker:
             s_opt_end(len(pool))
             s_meta(meta)
             s_an(bits)
-            s_states((client_state << 4) | server_state)
-            s_explain((send_index[step.send.key] << 8) | recv_index[step.recv.key])
+            s_states(states)
+            s_explain(explain)
             if urg:
                 urg_map[row] = urg
             if dup_num:
                 dupack_map[row] = (dup_num, dup_frame)
+            counts = conv.counts
+            if not conv.rows:
+                conv.first_states = (states >> 4, states & 0xF)
             conv.rows.append(row)
-            if not conv.packets[0] and not conv.packets[1]:
-                conv.first_states = (client_state, server_state)
-            conv.packets[role] += 1
-            conv.payload[role] += length
-            conv.wire[role] += wirelen
+            counts[role] += 1
+            counts[2 + role] += length
+            counts[4 + role] += wirelen
             conv.last_ts = ts
-            if step.evidence is not None or flags & (SYN | FIN | RST):
-                self._hindsight(conv, row, role, flags, seq, step.evidence)
+            if flags & 7 or evidence is not None:
+                self._hindsight(conv, row, role, flags, seq, evidence)
             row += 1
         return row - start_row
+
+    def _feed_summary(self, items: Iterable[tuple]) -> int:
+        """The loop for conversation summaries only (tcp-lab replay --conversations):
+        conversations, counts and the inferred states, no store and no analysis flags.
+        The final states are the same as a full tracker's (tests check it); revisions of
+        earlier rows need the rows, so only the final states are kept."""
+        lookup = self._lookup
+        conversation_for = self._conversation_for
+        M = MASK32
+        if not isinstance(items, list):
+            items = list(items)
+        if self.first_ts is None and items:
+            self.first_ts = items[0][1]
+        for item in items:
+            (frame, ts, wirelen, ipv, src, dst, sport, dport, seq, ack, flags, win, length, options, urg) = item
+            hit = lookup.get((src, dst, sport, dport))
+            if hit is None or flags & SYN:
+                conv, role, _ = conversation_for(hit, ipv, src, dst, sport, dport, seq, flags, ts)
+            else:
+                conv, role = hit
+            if not conv.bases_done:
+                self._bases(conv, role, flags, seq, ack)
+            if not flags & 7 and conv.steady[role]:
+                snd = conv.sides[role]
+                end = (seq + length) & M
+                nxt = snd.snd_nxt
+                if nxt is None or 0 < ((end - nxt) & M) < 0x80000000:
+                    snd.snd_nxt = end
+            else:
+                self._summary_step(conv, role, flags, seq, ack, length, win, ts)
+            counts = conv.counts
+            counts[role] += 1
+            counts[2 + role] += length
+            counts[4 + role] += wirelen
+            conv.last_ts = ts
+        return len(items)
+
+    def _bases(self, conv: Conversation, role: int, flags: int, seq: int, ack: int) -> None:
+        """Wireshark's base sequence numbers, for the port-reuse check of later SYNs."""
+        flows = conv.flows
+        fwd = flows[role]
+        if not fwd.base_set:
+            fwd.base_seq = seq if flags & SYN else (seq - 1) & MASK32
+            fwd.base_set = True
+        rev = flows[1 - role]
+        if flags & ACK and not rev.base_set:
+            rev.base_seq = (ack - 1) & MASK32
+            rev.base_set = True
+        conv.bases_done = fwd.base_set and rev.base_set
+
+    def _summary_step(
+        self, conv: Conversation, role: int, flags: int, seq: int, ack: int, length: int, win: int, ts: float
+    ) -> None:
+        observer = conv.observer
+        step = observer.step(role, flags, seq, ack, length, win, ts)
+        sides = observer.sides
+        conv.state_byte = (sides[0].state << 4) | sides[1].state
+        counts = conv.counts
+        if not counts[0] and not counts[1]:
+            conv.first_states = (sides[0].state, sides[1].state)
+        if (
+            flags & RST
+            and role == SERVER
+            and step.send.key == "send.rst_refused"
+            and conv.start == "syn"
+            and conv.server_initial == LISTEN
+        ):
+            # Refused: the server was CLOSED from the start (see _hindsight).
+            conv.server_initial = CLOSED
+            conv.first_states = (conv.first_states[0], CLOSED)
 
     # -- Wireshark's SYN/ACK rebase ------------------------------------------------------
 
@@ -407,7 +576,9 @@ class Tracker:
                             overrides[r] = LOST
         elif evidence == "fin crossed":
             # Its FIN left before the peer's FIN arrived: the peer's FIN reached it here.
-            peer_fin = self._last_fin(conv, row, 1 - role)
+            self._previous_copy(conv, row, role, seq, FIN)
+            peer_fin_seq = conv.observer.sides[1 - role].fin_seq
+            peer_fin = conv.ctl_rows.get((1 - role, FIN, peer_fin_seq)) if peer_fin_seq is not None else None
             if peer_fin is not None:
                 overrides[peer_fin] = row
         elif flags & FIN and evidence is None:
@@ -426,28 +597,16 @@ class Tracker:
 
     def _previous_copy(self, conv: Conversation, row: int, role: int, seq: int, kind: int) -> int | None:
         """The row of the last earlier segment from `role` carrying the same SYN, SYN/ACK
-        or FIN (same sequence number for SYNs; same FIN position for FINs)."""
-        store = self.store
-        rows = conv.rows
-        length = store.length[row]
-        for r in reversed(rows[:-1]):
-            if (store.meta[r] & META_FROM_SERVER) != (META_FROM_SERVER if role else 0):
-                continue
-            f = store.flags[r]
-            if kind == FIN:
-                if f & FIN and ((store.seq[r] + store.length[r]) & MASK32) == ((seq + length) & MASK32):
-                    return r
-            elif f & _SYN_ACK == kind and store.seq[r] == seq:
-                return r
-        return None
-
-    def _last_fin(self, conv: Conversation, row: int, role: int) -> int | None:
-        store = self.store
-        want = META_FROM_SERVER if role else 0
-        for r in reversed(conv.rows[:-1]):
-            if (store.meta[r] & META_FROM_SERVER) == want and store.flags[r] & FIN:
-                return r
-        return None
+        or FIN (same sequence number for SYNs; same FIN position for FINs); remembers this
+        row as the last one for the next call."""
+        if kind == FIN:
+            key = (role, FIN, (seq + self.store.length[row]) & MASK32)
+        else:
+            key = (role, kind, seq)
+        ctl = conv.ctl_rows
+        prev = ctl.get(key)
+        ctl[key] = row
+        return prev if prev != row else None
 
     def revise(self, conv: Conversation, overrides: dict[int, int], server_initial: int | None = None) -> None:
         """Infer the conversation's states again, from the earliest row concerned, with
@@ -505,7 +664,7 @@ class Tracker:
             self.revised.add(r)
             if i == 0:
                 conv.first_states = (sides[0].state, sides[1].state)
-        conv.observer = observer
+        conv.set_observer(observer)
 
     def take_revised(self) -> set[int]:
         """Rows rewritten by revisions since the last call (a live view repaints them)."""

@@ -144,6 +144,19 @@ def _read_file(path: str) -> tuple[Replay, bytes, bool]:
 # -- output ----------------------------------------------------------------------------
 
 
+def _write_chunks(out: IO[str], chunks: Iterable[bytes]) -> None:
+    """Write UTF-8 chunks to the binary buffer under `out` (a text stream)."""
+    out.flush()
+    buffer = getattr(out, "buffer", None)
+    for chunk in chunks:
+        if buffer is not None:
+            buffer.write(chunk)
+        else:
+            out.write(chunk.decode())
+    if buffer is not None:
+        buffer.flush()
+
+
 def _write(out: IO[str], lines: Iterable[str]) -> None:
     batch: list[str] = []
     for line in lines:
@@ -181,9 +194,9 @@ def _run_file(args: argparse.Namespace, fmt: str, path: str, out: IO[str]) -> in
     if args.conversations:
         _write(out, conversation_lines(replay, fmt, args.conn))
     elif fmt == "json":
-        _write(out, replay.json_lines(conn=args.conn, lang=args.lang))
+        _write_chunks(out, replay.json_chunks(conn=args.conn, lang=args.lang))
     else:
-        _write(out, replay.text_lines(conn=args.conn))
+        _write_chunks(out, replay.text_chunks(conn=args.conn))
     out.flush()
     if cut_short:
         print(_cut_short_note(path, replay), file=sys.stderr)
@@ -209,9 +222,9 @@ def _run_stream(args: argparse.Namespace, fmt: str, stream: IO[bytes], out: IO[s
             end = len(replay)
             if end > written:
                 if writer is not None:
-                    _write(out, writer.lines(written, end, args.conn))
+                    _write_chunks(out, writer.chunks(written, end, args.conn))
                 else:
-                    _write(out, replay.text_lines(written, end, args.conn))
+                    _write_chunks(out, replay.text_chunks(written, end, args.conn))
                 written = end
                 out.flush()
     damaged = replay.scanner.dead
