@@ -41,6 +41,10 @@ ISN_TICKS_PER_SECOND = 250_000
 DEFAULT_MSS = 536
 #: Out-of-order segments held at most (RFC 9293 3.10.7.4 SHLD-31 says "hold"; we bound it).
 MAX_HELD = 64
+#: ACK throttling (RFC 5961 section 7, RFC 9293 3.10.7.4): at most one ACK per this many
+#: seconds in answer to unacceptable dataless segments, as Linux's tcp_invalid_ratelimit
+#: (500 ms). Without it two desynchronized endpoints can ACK each other forever (an ACK war).
+OOW_ACK_INTERVAL = 0.5
 
 
 class IllegalCall(ValueError):
@@ -94,6 +98,8 @@ class Outgoing:
     #: The window as the receiver will read it (scaled unless it is a SYN), for display.
     win_scaled: int
     retransmission: bool = False
+    #: The data reaches the right edge of the peer's window (Wireshark: "TCP Window Full").
+    window_full: bool = False
 
 
 @dataclass(slots=True)
@@ -146,6 +152,8 @@ class Endpoint:
     rto_current: float = INITIAL_RTO
     retries: int = 0
     time_wait_deadline: float | None = None
+    #: When we last answered an unacceptable segment with an ACK (for ACK throttling).
+    last_oow_ack: float | None = None
     # --- application ----------------------------------------------------------------------
     #: The application closes as soon as it reads the peer's FIN (before TCP's ACK leaves).
     close_on_fin: bool = False
@@ -259,8 +267,10 @@ class Endpoint:
         else:
             if self.retries >= self.cfg.retries:
                 self.reason = f"timed out after {self.retries} retransmissions"
-                passive_half_open = self.state is State.SYN_RCVD and self.passive
-                self._apply("rto_give_up_passive" if passive_half_open else "rto_give_up", now)
+                if self.state is State.SYN_RCVD and self.passive:
+                    self._back_to_listen("rto_give_up_passive", now)
+                else:
+                    self._apply("rto_give_up", now)
             else:
                 # RFC 6298 5.4-5.6: resend the earliest unacknowledged segment, back off, restart.
                 self.retries += 1
@@ -344,6 +354,7 @@ class Endpoint:
         self.rto_current = self.cfg.rto
         self.retries = 0
         self.time_wait_deadline = None
+        self.last_oow_ack = None
 
     # ============================================================== segments arriving ===
 
@@ -467,6 +478,8 @@ class Endpoint:
         if not self._acceptable(seg):
             if flags & RST:
                 self._apply("unacceptable_rst", now)
+            elif self._throttled(seg, now):
+                self._apply("throttled", now)
             else:
                 self._emit(ACK, self.snd_nxt, self.rcv_nxt, 0, "ack_old")
                 self._apply("unacceptable", now)
@@ -476,11 +489,14 @@ class Endpoint:
         # Second: the RST bit, with RFC 5961's exact-match rule.
         if flags & RST:
             if seg.seq != self.rcv_nxt:
+                if self._throttled(seg, now):
+                    self._apply("throttled", now)
+                    return
                 self._emit(ACK, self.snd_nxt, self.rcv_nxt, 0, "challenge_ack")
                 self._apply("rst_in_window", now)
             elif state is State.SYN_RCVD and self.passive:
                 self.reason = "reset during the handshake"
-                self._apply("rst_passive", now)
+                self._back_to_listen("rst_passive", now)
             else:
                 self.reason = "connection refused" if state is State.SYN_RCVD else "connection reset"
                 self._apply("rst", now)
@@ -489,7 +505,9 @@ class Endpoint:
         if flags & SYN:
             if state is State.SYN_RCVD and self.passive:
                 self.reason = "a new SYN during the handshake"
-                self._apply("syn_passive", now)
+                self._back_to_listen("syn_passive", now)
+            elif self._throttled(seg, now):
+                self._apply("throttled", now)
             else:
                 self._emit(ACK, self.snd_nxt, self.rcv_nxt, 0, "challenge_ack")
                 self._apply("syn", now)
@@ -500,7 +518,7 @@ class Endpoint:
             return
         # A segment beyond RCV.NXT is held and processed in order later (SHLD-31); we
         # acknowledge RCV.NXT at once, a duplicate ACK that tells the peer about the gap.
-        if seq_lt(self.rcv_nxt, seg.seq) and state in (State.SYN_RCVD, *RECEIVING):
+        if seq_lt(self.rcv_nxt, seg.seq) and state in (State.SYN_RCVD, *RECEIVING) and (seg.length or flags & FIN):
             if all(h.seq != seg.seq for h in self.held) and len(self.held) < MAX_HELD:
                 self.held.append(seg)
             self._emit(ACK, self.snd_nxt, self.rcv_nxt, 0, "dup_ack")
@@ -542,6 +560,9 @@ class Endpoint:
                 self._apply("ack", now)
             return owed
         if seq_lt(self.snd_nxt, seg.ack) or seq_lt(seg.ack, seq_add(self.snd_una, -self.max_snd_wnd)):
+            if self._throttled(seg, now):
+                self._apply("throttled", now)
+                return None
             self._emit(ACK, self.snd_nxt, self.rcv_nxt, 0, "ack_old")
             self._apply("ack_unacceptable", now)
             return None
@@ -596,6 +617,27 @@ class Endpoint:
         if self.close_queued and self.state in (State.ESTABLISHED, State.CLOSE_WAIT):
             self.close_queued = False
             self.fin_pending = True
+            self._apply("close", now)
+
+    def _throttled(self, seg: Segment, now: float) -> bool:
+        """True when this answer must be skipped (ACK throttling). Like Linux, only segments
+        without data or FIN (or with SYN) are throttled: a data segment is never part of an
+        ACK war. Otherwise records that an ACK goes out now."""
+        small = (seg.length == 0 and not seg.flags & FIN) or bool(seg.flags & SYN)
+        if not small:
+            return False
+        if self.last_oow_ack is not None and now - self.last_oow_ack < OOW_ACK_INTERVAL:
+            return True
+        self.last_oow_ack = now
+        return False
+
+    def _back_to_listen(self, event: str, now: float) -> None:
+        """A passive half-open connection returns to LISTEN (RFC 9293 3.10.7.4). A CLOSE the
+        application queued in SYN_RCVD now applies to LISTEN: CLOSED (3.10.4)."""
+        closing = self.close_queued
+        self._apply(event, now)
+        if closing and self.state is State.LISTEN:
+            self.reason = "closed by the application"
             self._apply("close", now)
 
     def _take_held(self) -> Segment | None:
@@ -744,7 +786,8 @@ class Endpoint:
             entry = _Unacked(seq, size, flags & (PSH | FIN))
             self.snd_nxt = seq_add(seq, entry.seg_len)
             self._queue_unacked(entry, now)
-            self._emit(flags, seq, self.rcv_nxt, size, "data_fin" if flags & FIN else "data")
+            full = size == room and not flags & FIN
+            self._emit(flags, seq, self.rcv_nxt, size, "data_fin" if flags & FIN else "data", window_full=full)
             emitted = True
         if not self.send_queue and self.fin_pending and not self.fin_sent:
             seq = self.snd_nxt
@@ -778,6 +821,7 @@ class Endpoint:
         *,
         to: Segment | None = None,
         retransmission: bool = False,
+        window_full: bool = False,
     ) -> None:
         """Build a segment from us to the peer (or back to the sender of `to`) and queue it."""
         dst, dport = (to.src, to.sport) if to is not None else (self.cfg.peer_addr, self.cfg.peer_port)
@@ -791,4 +835,4 @@ class Endpoint:
             win = min(self.cfg.window >> self.rcv_shift, 0xFFFF)  # RFC 7323 2.3
             shown = win << self.rcv_shift
         seg = Segment(self.cfg.addr, self.cfg.port, dst, dport, seq % SEQ_MOD, ack % SEQ_MOD, flags, win, length, opts)
-        self.outbox.append(Outgoing(seg, why, shown, retransmission))
+        self.outbox.append(Outgoing(seg, why, shown, retransmission, window_full))

@@ -15,7 +15,10 @@ frames the screen and the headless writers show (core/frame.py, DESIGN.md):
 
 Every frame stores a snapshot of the whole engine (endpoints, wire, script position,
 clock), so ``fork(i)`` puts the engine back exactly as it was after frame i; acting from
-there forks a new future. Time is simulation seconds, never the wall clock. Randomness (the
+there forks a new future. The script goes on after the user acts (app_call, inject,
+fire_timer), but a scripted call that no longer fits (say "client send" after the user
+aborted the client) is then skipped; before any user action, such a step raises StepFailed
+(the scenario is wrong). Time is simulation seconds, never the wall clock. Randomness (the
 ISNs when none are given) comes from one ``random.Random(seed)``, used in ``__init__`` only.
 """
 
@@ -25,7 +28,7 @@ import pickle
 import random
 from dataclasses import dataclass, field
 
-from .endpoint import Applied, Endpoint, EndpointConfig, IllegalCall
+from .endpoint import Applied, Endpoint, EndpointConfig, IllegalCall, Outgoing
 from .frame import Explanation, Frame, ListTimeline, other
 from .info import info_text
 from .options import build_options
@@ -60,6 +63,9 @@ class _Engine:
     bases: dict[str, int | None] = field(default_factory=lambda: {"client": None, "server": None})
     #: Fault frames owed: (flight id, fault) applied when a segment was put on the wire.
     owed: list[tuple[int, str]] = field(default_factory=list)
+    #: The user acted (app_call, inject, fire_timer): scripted steps that no longer make
+    #: sense are skipped instead of stopping the run.
+    user_acted: bool = False
 
     def endpoint(self, role: str) -> Endpoint:
         return self.client if role == "client" else self.server
@@ -162,7 +168,9 @@ class Simulation:
             raise IllegalCall(f"there is no call {call!r}: the calls are {', '.join(APP_CALLS)}")
         self._check_call(role, call, nbytes)
         self._settle()
+        self._e.user_acted = True
         self._do_call(role, call, nbytes)
+        self._settle()
 
     def inject(self, fault: str, direction: str | None = None) -> None:
         """Make the wire misbehave: "drop", "duplicate", "delay" (reorder) or "old-syn".
@@ -176,6 +184,7 @@ class Simulation:
         if fault == "old-syn" and direction == "server":
             raise IllegalCall("an old duplicate SYN always comes from the client's address")
         self._settle()
+        self._e.user_acted = True
         if fault == "old-syn":
             self._old_syn()
         else:
@@ -187,6 +196,7 @@ class Simulation:
         if self.next_timer() is None:
             return False
         self._settle()
+        self._e.user_acted = True
         while True:
             kind = self._next_event_kind()
             if kind is None:
@@ -231,7 +241,7 @@ class Simulation:
             ep = e.endpoint(role)
             if ep.outbox:
                 out = ep.outbox.pop(0)
-                self._send(role, out.segment, out.why, out.win_scaled, out.retransmission)
+                self._send(role, out)
                 return True
         if e.owed:
             flight_id, fault = e.owed.pop(0)
@@ -248,7 +258,9 @@ class Simulation:
     def _script_unit(self, step: Step) -> None:
         e = self._e
         if step.is_call:
-            self._check_step(step)
+            if not self._check_step(step):
+                e.step += 1  # after the user took a hand, a step that no longer fits is skipped
+                return
             e.step += 1
             self._do_call(step.role, step.action, int(step.amount) if step.amount is not None else None)
         elif step.action in ("drop", "duplicate", "delay"):
@@ -287,11 +299,16 @@ class Simulation:
         else:  # pragma: no cover - parse_step only makes the actions above
             raise AssertionError(step.action)
 
-    def _check_step(self, step: Step) -> None:
+    def _check_step(self, step: Step) -> bool:
+        """True if the scripted call can run. If not: False once the user has acted (the
+        script no longer fits the story), else StepFailed (the scenario itself is wrong)."""
         try:
             self._check_call(step.role, step.action, int(step.amount) if step.amount is not None else None)
         except IllegalCall as exc:
+            if self._e.user_acted:
+                return False
             raise StepFailed(f"{self.scenario.where(step)}: the step \"{step.text}\" can't run now: {exc}.") from None
+        return True
 
     # ---------------------------------------------------------------- events ---
 
@@ -447,9 +464,11 @@ class Simulation:
 
     # ------------------------------------------------------------------ sending ---
 
-    def _send(self, role: str, seg: Segment, why: str, win_scaled: int, retransmission: bool) -> None:
+    def _send(self, role: str, out: Outgoing) -> None:
         e = self._e
-        analysis = ("TCP Retransmission",) if retransmission else ()
+        seg, why, win_scaled = out.segment, out.why, out.win_scaled
+        # Labels the lab knows for certain, worded as Wireshark's expert analysis.
+        analysis = (("TCP Retransmission",) if out.retransmission else ()) + (("TCP Window Full",) if out.window_full else ())
         flight = self._make_flight(role, seg, win_scaled, analysis)
         fault = e.wire.put(flight)
         if fault is not None:

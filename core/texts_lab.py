@@ -255,6 +255,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "(RFC 9293 3.10.7.4; RFC 5961 3.2).",
         "zh": "一个落在{who_zh}接收窗口之外的 RST：它可能是伪造的或过期的，所以被悄悄丢弃（RFC 9293 3.10.7.4；RFC 5961 3.2）。",
     },
+    "sync.rcv_throttled": {
+        "en": "Another segment {who} cannot accept, less than 0.5 s after it last answered one: this time it stays "
+        "silent. Answering every bad segment with an ACK could let two confused endpoints ACK each other forever "
+        "(an ACK war); RFC 5961 section 7 asks for this throttling, and Linux uses 0.5 s (tcp_invalid_ratelimit).",
+        "zh": "{who_zh}又收到一个无法接受的报文段，而距离它上次回应这类报文段还不到 0.5 秒：这次它不回应。"
+        "如果对每个错误报文段都回一个 ACK，两个状态错乱的端点可能会无休止地互相发送 ACK（ACK 风暴）；"
+        "RFC 5961 第 7 节要求做这种限速，Linux 的间隔是 0.5 秒（tcp_invalid_ratelimit）。",
+    },
     "sync.rcv_rst_in_window": {
         "en": "A RST inside {who}'s window but not at exactly RCV.NXT: it might be forged, so {who} does not reset "
         "but sends a challenge ACK; a genuine peer will answer with a RST at the right number (RFC 9293 3.10.7.4; "

@@ -312,17 +312,40 @@ def reordered_data() -> set[str]:
 def forged_resets_and_syns() -> set[str]:
     """RFC 5961 in ESTABLISHED: a RST in the window but not at RCV.NXT and a SYN both get a
     challenge ACK; a RST outside the window is dropped; an ACK of unsent data gets an ACK;
-    a segment without ACK is dropped. The connection survives all of it."""
+    a segment without ACK is dropped. Answers to such dataless segments are throttled to one
+    per 0.5 s (RFC 5961 7), so each probe here comes a second after the last. The connection
+    survives all of it."""
     p = Pair().established()
-    assert p.give("server", p.forge("client", RST, 1 + 1000)) == ["sync.rcv_rst_in_window"]
+
+    def probe(seg):
+        p.now += 1.0
+        return p.give("server", seg)
+
+    assert probe(p.forge("client", RST, 1 + 1000)) == ["sync.rcv_rst_in_window"]
     assert [p.show("server", o.segment) for o in p.out("server")] == ["server ACK 1 1"]
-    assert p.give("server", p.forge("client", SYN, 1 + 500, options=build_options(mss=1460))) == ["sync.rcv_syn"]
+    assert probe(p.forge("client", SYN, 1 + 500, options=build_options(mss=1460))) == ["sync.rcv_syn"]
     assert [o.why for o in p.out("server")] == ["challenge_ack"]
-    assert p.give("server", p.forge("client", RST, 1 + 10_000_000)) == ["sync.rcv_unacceptable_rst"]
-    assert p.give("server", p.forge("client", ACK, 1, 777)) == ["sync.rcv_ack_unacceptable"]
+    assert probe(p.forge("client", RST, 1 + 10_000_000)) == ["sync.rcv_unacceptable_rst"]
+    assert probe(p.forge("client", ACK, 1, 777)) == ["sync.rcv_ack_unacceptable"]
     assert [o.why for o in p.out("server")] == ["ack_old"]
-    assert p.give("server", p.forge("client", FIN, 1)) == ["sync.rcv_no_ack"]
+    assert probe(p.forge("client", FIN, 1)) == ["sync.rcv_no_ack"]
     assert p.out("server") == [] and p.server.state is State.ESTABLISHED
+    return p.rows
+
+
+def ack_war_is_throttled() -> set[str]:
+    """Two forged segments the server cannot accept arrive 0.1 s apart: it answers the first
+    with an ACK and stays silent for the second (ACK throttling, 0.5 s as Linux). A data
+    segment outside the window is always answered: data is never part of an ACK war."""
+    p = Pair().established()
+    p.now = 10.0
+    assert p.give("server", p.forge("client", ACK, 1 + 100_000, 1)) == ["sync.rcv_unacceptable"]
+    p.now = 10.1
+    assert p.give("server", p.forge("client", ACK, 1 + 200_000, 1)) == ["sync.rcv_throttled"]
+    assert p.give("server", p.forge("client", ACK, 1 + 300_000, 1, length=10)) == ["sync.rcv_unacceptable"]
+    assert [o.why for o in p.out("server")] == ["ack_old", "ack_old"]
+    p.now = 10.6
+    assert p.give("server", p.forge("client", ACK, 1 + 400_000, 1)) == ["sync.rcv_unacceptable"]
     return p.rows
 
 
@@ -351,6 +374,18 @@ def time_wait_assassination() -> set[str]:
     return sim.rows_used
 
 
+def fin_wait_2_waits_forever_when_the_peer_vanishes() -> set[str]:
+    """The client closes and is in FIN_WAIT_2. The server then aborts, and the wire loses its
+    RST. RFC 9293 gives FIN_WAIT_2 no timer, so the client waits for a FIN that will never
+    come: the simulation comes to rest with the client still in FIN_WAIT_2. (Linux closes an
+    orphaned FIN_WAIT_2 after tcp_fin_timeout, 60 s.)"""
+    sim = lab("server listen", "client connect", "run", "client close", "run", "drop server", "server abort", "run")
+    sim.run_to_end()
+    assert states(sim)[-2:] == ["FIN_WAIT_2/CLOSE_WAIT", "FIN_WAIT_2/CLOSED"]
+    assert sim.advance() is False and sim.next_timer() is None
+    return sim.rows_used
+
+
 DRILLS = (
     listening_side_connects_instead,
     stop_listening,
@@ -373,6 +408,8 @@ DRILLS = (
     simultaneous_open_refused,
     reordered_data,
     forged_resets_and_syns,
+    ack_war_is_throttled,
     duplicate_ack_into_time_wait,
     time_wait_assassination,
+    fin_wait_2_waits_forever_when_the_peer_vanishes,
 )
