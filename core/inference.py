@@ -64,6 +64,8 @@ TIME_WAIT_SECONDS = 60.0
 
 #: A segment that never reached its receiver (see `Observer.step`).
 LOST = -1
+#: A segment whose receiver had already dropped the connection (`Observer.gone`).
+GONE = -2
 
 MASK32 = 0xFFFFFFFF
 HALF = 0x80000000
@@ -83,6 +85,7 @@ class Rule(NamedTuple):
 
 # What the sender did.
 SEND_SYN = "syn"  # a SYN without ACK: opening (or opening again, same ISN)
+SEND_SYN_CROSSED = "syn crossed"  # its first SYN, sent before the peer's SYN reached it
 SEND_SYNACK = "syn+ack"  # the answer to a SYN
 SEND_SYNACK_AGAIN = "syn+ack again"  # the same SYN/ACK (same ISN) once more
 SEND_ACK = "ack"  # no SYN/FIN/RST and no data
@@ -92,6 +95,7 @@ SEND_KEEPALIVE = "keep-alive"  # 0 or 1 byte just below what it sent (RFC 9293 3
 SEND_FIN = "fin"  # its first FIN
 SEND_FIN_AGAIN = "fin again"  # the same FIN (same sequence number) once more
 SEND_FIN_CROSSED = "fin crossed"  # a first FIN that does not acknowledge the peer's FIN
+SEND_FIN_AGAIN_CROSSED = "fin again crossed"  # the same FIN again, sent as the ACK of it arrived
 SEND_RST = "rst"  # a reset: an abort, or the answer to a segment for no connection
 SEND_RST_REFUSED = "rst refused"  # the answer to a SYN: nothing listens there
 SEND_RST_REPLY = "rst reply"  # SYN_SENT answering a SYN/ACK that acknowledges the wrong SYN
@@ -113,6 +117,7 @@ RECV_RST_CHALLENGE = "rst challenge"  # in the window but not exactly RCV.NXT: c
 RECV_RST_IGNORED = "rst ignored"  # outside the window (or unacceptable in SYN_SENT)
 RECV_NOTHING = "lost"  # the segment never arrived (known in hindsight)
 RECV_LATER = "in flight"  # the segment arrives later, after a segment sent after it
+RECV_GONE = "gone"  # the receiver had already dropped the connection (it answers with RST)
 
 SYNCHRONIZED = (ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT)
 ALL = tuple(range(len(STATES)))
@@ -136,12 +141,18 @@ SEND: dict[tuple[int, str], Rule] = _table(
         ((CLOSED,), SEND_SYN, SYN_SENT, "3.10.1", "send.syn"),
         ((LISTEN,), SEND_SYN, SYN_SENT, "3.10.2", "send.syn_from_listen"),
         ((SYN_SENT, SYN_RCVD) + SYNCHRONIZED, SEND_SYN, None, "3.8.1", "send.syn_again"),
+        # Simultaneous open (3.5, figure 8): its own SYN left before the peer's arrived, so
+        # it was in SYN-SENT; the peer's SYN then reached it: SYN-RECEIVED.
+        ((SYN_RCVD,), SEND_SYN_CROSSED, None, "3.10.7.3", "send.syn_crossed"),
         # Answering a SYN (3.10.7.2: LISTEN receives SYN, sends SYN,ACK, enters SYN-RECEIVED;
         # the receiving half already moved it to SYN_RCVD).
         ((SYN_RCVD,), SEND_SYNACK, None, "3.10.7.2", "send.synack"),
         ((LISTEN, CLOSED), SEND_SYNACK, SYN_RCVD, "3.10.7.2", "send.synack_syn_unseen"),
         ((SYN_SENT,), SEND_SYNACK, SYN_RCVD, "3.10.7.3", "send.synack_simultaneous"),
         ((SYN_RCVD,) + SYNCHRONIZED, SEND_SYNACK_AGAIN, None, "3.8.1", "send.synack_again"),
+        # A first SYN/ACK from an endpoint already ESTABLISHED: simultaneous open, its SYN/ACK
+        # left before the peer's SYN/ACK reached it (the two crossed).
+        (SYNCHRONIZED, SEND_SYNACK, None, "3.10.7.4", "send.synack_crossed"),
         ((LISTEN, CLOSED, SYN_SENT), SEND_SYNACK_AGAIN, SYN_RCVD, "3.8.1", "send.synack_again"),
         # Data and acknowledgments do not change the sender's state once synchronized.
         (SYNCHRONIZED + (SYN_RCVD, CLOSED), SEND_ACK, None, "3.10.7.4", "send.ack"),
@@ -172,6 +183,7 @@ SEND: dict[tuple[int, str], Rule] = _table(
         ((FIN_WAIT_2,), SEND_FIN_AGAIN, FIN_WAIT_1, "3.8.1", "send.fin_again_ack_lost"),
         ((TIME_WAIT,), SEND_FIN_AGAIN, CLOSING, "3.8.1", "send.fin_again_ack_lost"),
         ((CLOSED,), SEND_FIN_AGAIN, LAST_ACK, "3.8.1", "send.fin_again_ack_lost"),
+        ((FIN_WAIT_2, TIME_WAIT, CLOSED), SEND_FIN_AGAIN_CROSSED, None, "3.8.1", "send.fin_again_crossed"),
         # Resets (3.10.5 ABORT call: send RST, enter CLOSED; 3.5.2 reset generation).
         ((SYN_SENT, SYN_RCVD) + SYNCHRONIZED, SEND_RST, CLOSED, "3.10.5", "send.rst"),
         ((CLOSED,), SEND_RST, None, "3.10.7.1", "send.rst_closed"),
@@ -223,6 +235,7 @@ RECEIVE: dict[tuple[int, str], Rule] = _table(
         (ALL, RECV_RST_IGNORED, None, "3.10.7.4 / RFC 5961 3.2", "recv.rst_out_of_window"),
         (ALL, RECV_NOTHING, None, "3.8.1", "recv.lost"),
         (ALL, RECV_LATER, None, "3.10.7.4", "recv.in_flight"),
+        (ALL, RECV_GONE, CLOSED, "3.10.7.1", "recv.gone"),
     ]
 )
 
@@ -234,7 +247,12 @@ SEND_EVIDENCE: dict[tuple[int, str], str] = {
     (TIME_WAIT, SEND_FIN_AGAIN): "ack of fin lost",
     (CLOSED, SEND_FIN_AGAIN): "ack of fin lost",
     (CLOSE_WAIT, SEND_FIN_CROSSED): "fin crossed",
+    (SYN_RCVD, SEND_SYN_CROSSED): "syn crossed",
 }
+
+#: An ACK sent less than this long (or one round-trip time, if longer) before a segment
+#: it should have prevented is taken to have been still on its way (crossed), not lost.
+MIN_CROSSING_WINDOW = 0.001
 
 
 def _gt(a: int, b: int) -> bool:
@@ -257,6 +275,7 @@ class Side:
         "rcv_wnd",
         "fin_seq",
         "fin_acked",
+        "fin_acked_at",
         "got_fin",
         "sent_synack",
         "bad_synack_ack",
@@ -275,6 +294,8 @@ class Side:
         #: The sequence number its FIN occupies, once it sent one.
         self.fin_seq: int | None = None
         self.fin_acked = False
+        #: Capture time of the latest segment that acknowledged its FIN.
+        self.fin_acked_at: float | None = None
         self.got_fin = False
         self.sent_synack = False
         #: The ACK number of an unacceptable SYN/ACK it received (it answers with RST).
@@ -316,13 +337,17 @@ class Observer:
     nothing but the sender's SND.NXT and RCV.WND (the tracker's fast path then applies it
     with `step_steady`); it is kept up to date by `step`."""
 
-    __slots__ = ("sides", "midstream", "steady")
+    __slots__ = ("sides", "midstream", "steady", "syn_time", "rtt")
 
     def __init__(self, client_state: int = CLOSED, server_state: int = LISTEN, midstream: bool = False) -> None:
         self.sides = (Side(client_state), Side(server_state))
         #: True when the capture started after the handshake ("handshake not captured").
         self.midstream = midstream
         self.steady = [False, False]
+        #: Time of the last SYN without ACK, and the first round-trip time (from it to
+        #: the first segment with ACK and without SYN, as Wireshark measures it).
+        self.syn_time: float | None = None
+        self.rtt: float | None = None
         self._update_steady()
 
     def copy(self) -> "Observer":
@@ -330,7 +355,15 @@ class Observer:
         other.sides = (self.sides[0].copy(), self.sides[1].copy())
         other.midstream = self.midstream
         other.steady = list(self.steady)
+        other.syn_time = self.syn_time
+        other.rtt = self.rtt
         return other
+
+    @property
+    def crossing_window(self) -> float:
+        """How recent a segment must be to count as still on its way (see
+        MIN_CROSSING_WINDOW)."""
+        return max(self.rtt or 0.0, MIN_CROSSING_WINDOW)
 
     @property
     def states(self) -> tuple[int, int]:
@@ -376,7 +409,12 @@ class Observer:
         With `delivered` False the segment is taken to have been lost on its way."""
         snd = self.sides[sender]
         expected = snd.snd_nxt  # what the receiver expects next, before this segment
-        send_rule, evidence = self._send(snd, self.sides[1 - sender], flags, seq, ack, length, win)
+        if flags & SYN:
+            if not flags & ACK:
+                self.syn_time = now
+        elif flags & ACK and self.rtt is None and self.syn_time is not None:
+            self.rtt = now - self.syn_time
+        send_rule, evidence = self._send(snd, self.sides[1 - sender], flags, seq, ack, length, win, now)
         if snd.state != TIME_WAIT:
             snd.time_wait_at = None
         elif snd.time_wait_at is None:
@@ -387,7 +425,9 @@ class Observer:
 
     # -- the sender's half -------------------------------------------------------------
 
-    def _send(self, snd: Side, rcv: Side, flags: int, seq: int, ack: int, length: int, win: int) -> tuple[Rule, str | None]:
+    def _send(
+        self, snd: Side, rcv: Side, flags: int, seq: int, ack: int, length: int, win: int, now: float
+    ) -> tuple[Rule, str | None]:
         state = snd.state
         end = (seq + length + (1 if flags & SYN else 0) + (1 if flags & FIN else 0)) & MASK32
         if flags & RST:
@@ -407,6 +447,8 @@ class Observer:
             if flags & ACK:
                 event = SEND_SYNACK_AGAIN if snd.sent_synack and seq == snd.iss else SEND_SYNACK
                 snd.sent_synack = True
+            elif state == SYN_RCVD and snd.iss is None:
+                event = SEND_SYN_CROSSED
             else:
                 event = SEND_SYN
             if snd.iss is None:
@@ -437,10 +479,17 @@ class Observer:
             event = SEND_KEEPALIVE
         else:
             event = SEND_ACK
-        rule = SEND[(state, event)]
         evidence = SEND_EVIDENCE.get((state, event))
         if evidence == "ack of fin lost":
-            snd.fin_acked = False
+            if snd.fin_acked_at is not None and now - snd.fin_acked_at < self.crossing_window:
+                # The ACK of its FIN arrived only just before: it was still on its way
+                # when this copy left (the two crossed). Nothing changes.
+                evidence = "ack of fin crossed"
+                event = SEND_FIN_AGAIN_CROSSED
+            else:
+                snd.fin_acked = False
+                snd.fin_acked_at = None
+        rule = SEND[(state, event)]
         snd.state = rule.next
         if snd.snd_nxt is None or _gt(end, snd.snd_nxt):
             snd.snd_nxt = end
@@ -474,6 +523,8 @@ class Observer:
                 if state == SYN_RCVD and (rcv.iss is None or _gt(ack, rcv.iss)):
                     rule = RECEIVE[(state, RECV_ACK_OF_SYN)]
                     state = rule.next
+                if rcv.fin_seq is not None and _gt(ack, rcv.fin_seq):
+                    rcv.fin_acked_at = now  # the latest segment acknowledging its FIN
                 if rcv.fin_seq is not None and not rcv.fin_acked and _gt(ack, rcv.fin_seq):
                     rcv.fin_acked = True
                     if state in (FIN_WAIT_1, CLOSING, LAST_ACK):
@@ -508,6 +559,16 @@ class Observer:
                 rcv.time_wait_at = now
         else:
             rcv.time_wait_at = None
+        return rule
+
+    def gone(self, role: int) -> Rule:
+        """The endpoint `role` turns out to have dropped the connection without a segment
+        (it answers the next segment with a bare RST): it is CLOSED."""
+        side = self.sides[role]
+        rule = RECEIVE[(side.state, RECV_GONE)]
+        side.state = rule.next
+        side.time_wait_at = None
+        self._update_steady()
         return rule
 
     def _rst_event(self, rcv: Side, sender: int, flags: int, seq: int, ack: int, expected: int | None) -> str:

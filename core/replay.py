@@ -47,7 +47,7 @@ from .segment import ACK, FIN, SYN, Segment, flag_names
 from .states import State
 from .store import META_ACE, META_FROM_SERVER, META_LOST, SegmentStore
 from .tcpscan import TcpScanner
-from .tracker import RECV_KEYS, SEND_KEYS, Conversation, Tracker
+from .tracker import EXPLAIN_CROSSED, RECV_KEYS, SEND_KEYS, Conversation, Tracker
 
 MASK32 = 0xFFFFFFFF
 HALF = 0x80000000
@@ -66,7 +66,10 @@ def _gt(a: int, b: int) -> bool:
 
 def explanation_key(explain_code: int) -> str:
     """The catalogue key (core/texts_capture.py) of a row's explain code."""
-    return f"cap:{SEND_KEYS[explain_code >> 8]}+{RECV_KEYS[explain_code & 0xFF]}"
+    key = f"cap:{SEND_KEYS[(explain_code >> 8) & 0x3F]}+{RECV_KEYS[explain_code & 0xFF]}"
+    if explain_code & EXPLAIN_CROSSED:
+        key += "+crossed"
+    return key
 
 
 def explanation_params(sender: int, states: int) -> dict[str, str]:

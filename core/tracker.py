@@ -37,6 +37,7 @@ from .inference import (
     CLIENT,
     CLOSED,
     ESTABLISHED,
+    GONE,
     LISTEN,
     LOST,
     RECEIVE,
@@ -59,7 +60,10 @@ RECV_INDEX = {key: i for i, key in enumerate(RECV_KEYS)}
 #: Receive index of a segment that never arrived, and of one that arrives later.
 RECV_LOST_INDEX = RECV_INDEX["recv.lost"]
 RECV_LATE_INDEX = RECV_INDEX["recv.in_flight"]
-SEND_CROSSED_INDEX = SEND_INDEX["send.fin_crossed"]
+RECV_GONE_INDEX = RECV_INDEX["recv.gone"]
+#: Bit of a row's explain code: a segment sent earlier by the other side (and crossed on
+#: the wire) reached this row's sender just after it sent this one.
+EXPLAIN_CROSSED = 0x4000
 
 def _steady_codes() -> tuple[int, int, int, int, int]:
     """Explain codes of the fast path's segments: data, ACK, data again, keep-alive
@@ -542,9 +546,25 @@ class Tracker:
             # A SYN answered by RST from its receiver, who never sent a SYN/ACK: nothing
             # listened there (RFC 9293 3.10.7.1); the server was CLOSED all along.
             if role == SERVER and conv.start == "syn" and conv.server_initial == LISTEN:
-                if store.explain[row] >> 8 == SEND_INDEX["send.rst_refused"]:
+                if (store.explain[row] >> 8) & 0x3F == SEND_INDEX["send.rst_refused"]:
                     server_initial = CLOSED
-        elif flags & _SYN_ACK == SYN or flags & _SYN_ACK == _SYN_ACK:
+            # A bare RST (no ACK bit) whose sequence number is the ACK number of the
+            # segment it answers is what a host sends for a connection it does not have
+            # (RFC 9293 3.10.7.1: <SEQ=SEG.ACK><CTL=RST>). If we thought it still had one,
+            # it had dropped it silently (an orphaned FIN_WAIT_2 timing out on Linux ...)
+            # before that segment arrived.
+            if not flags & ACK and len(rows) >= 2 and conv.snapshots and conv.snapshots[-1][0] == row:
+                prev = rows[-2]
+                before = conv.snapshots[-1][1].sides[role].state
+                if (
+                    (1 if store.meta[prev] & META_FROM_SERVER else 0) != role
+                    and store.flags[prev] & ACK
+                    and store.ack[prev] == seq
+                    and before not in (CLOSED, LISTEN)
+                    and prev not in conv.overrides
+                ):
+                    overrides[prev] = GONE
+        elif (flags & _SYN_ACK == SYN or flags & _SYN_ACK == _SYN_ACK) and evidence != "syn crossed":
             # The same SYN (or SYN/ACK) again: if the other side answered nothing since
             # the last copy, that copy was lost; if it answered, its answer was lost.
             prev = self._previous_copy(conv, row, role, seq, flags & _SYN_ACK)
@@ -565,22 +585,33 @@ class Tracker:
                     for r in answers:
                         if not store.meta[r] & META_LOST:
                             overrides[r] = LOST
-        if evidence == "ack of fin lost":
-            # The same FIN again after the peer acknowledged it: those ACKs were lost.
+        if evidence in ("ack of fin lost", "ack of fin crossed"):
+            # The same FIN again after the peer acknowledged it: those ACKs were lost, or
+            # (sent just before) still on their way, reaching it only after this copy left.
             prev = self._previous_copy(conv, row, role, seq, FIN)
             if prev is not None:
                 fin_seq = conv.observer.sides[role].fin_seq
+                window = conv.observer.crossing_window
+                now = store.ts[row]
                 for r in rows[bisect_left(rows, prev) + 1 : -1]:
                     if (1 if store.meta[r] & META_FROM_SERVER else 0) != role and store.flags[r] & ACK and fin_seq is not None:
-                        if 0 < ((store.ack[r] - fin_seq) & MASK32) < 0x80000000 and not store.meta[r] & META_LOST:
-                            overrides[r] = LOST
+                        if 0 < ((store.ack[r] - fin_seq) & MASK32) < 0x80000000 and r not in conv.overrides:
+                            # Sent within the crossing window: still on its way; older: lost.
+                            overrides[r] = row if now - store.ts[r] < window else LOST
         elif evidence == "fin crossed":
             # Its FIN left before the peer's FIN arrived: the peer's FIN reached it here.
             self._previous_copy(conv, row, role, seq, FIN)
             peer_fin_seq = conv.observer.sides[1 - role].fin_seq
             peer_fin = conv.ctl_rows.get((1 - role, FIN, peer_fin_seq)) if peer_fin_seq is not None else None
-            if peer_fin is not None:
+            if peer_fin is not None and peer_fin not in conv.overrides:
                 overrides[peer_fin] = row
+        elif evidence == "syn crossed":
+            # Its SYN left before the peer's SYN arrived: the peer's SYN reached it here.
+            self._previous_copy(conv, row, role, seq, SYN)
+            peer_iss = conv.observer.sides[1 - role].iss
+            peer_syn = conv.ctl_rows.get((1 - role, SYN, peer_iss)) if peer_iss is not None else None
+            if peer_syn is not None and peer_syn not in conv.overrides:
+                overrides[peer_syn] = row
         elif flags & FIN and evidence is None:
             prev = self._previous_copy(conv, row, role, seq, FIN)
             if prev is not None:
@@ -634,7 +665,7 @@ class Tracker:
         conv.snapshots = [(r, o) for r, o in conv.snapshots if r < rows[first]]
         late: dict[int, list[int]] = {}
         for r, how in conv.overrides.items():
-            if how != LOST:
+            if how >= 0:
                 late.setdefault(how, []).append(r)
         for i in range(first, len(rows)):
             r = rows[i]
@@ -649,18 +680,22 @@ class Tracker:
             )
             if step.recv is not None:
                 recv_index = RECV_INDEX[step.recv.key]
+            elif how == GONE:
+                # The receiver had dropped the connection before this arrived.
+                observer.gone(1 - role)
+                observer.deliver(role, flags, store.seq[r], store.ack[r], store.length[r], store.ts[r])
+                recv_index = RECV_GONE_INDEX
             else:
                 recv_index = RECV_LOST_INDEX if how == LOST else RECV_LATE_INDEX
-            send_index = SEND_INDEX[step.send.key]
+            explain = (SEND_INDEX[step.send.key] << 8) | recv_index
             for lr in late.get(r, ()):
                 # A segment that crossed this one on the wire reaches its sender now.
                 lrole = 1 if store.meta[lr] & META_FROM_SERVER else 0
                 observer.deliver(lrole, store.flags[lr], store.seq[lr], store.ack[lr], store.length[lr], store.ts[r])
-                if store.flags[lr] & FIN:
-                    send_index = SEND_CROSSED_INDEX
+                explain |= EXPLAIN_CROSSED
             sides = observer.sides
             store.states[r] = (sides[0].state << 4) | sides[1].state
-            store.explain[r] = (send_index << 8) | recv_index
+            store.explain[r] = explain
             self.revised.add(r)
             if i == 0:
                 conv.first_states = (sides[0].state, sides[1].state)
