@@ -2,12 +2,11 @@
 
 import re
 
+from labkit import lab
 
-from labkit import lab  # noqa: E402
-
-from tcp_lab.core import scenario, texts_lab, transitions  # noqa: E402
-from tcp_lab.core.explain import render  # noqa: E402
-from tcp_lab.core.simulation import Simulation  # noqa: E402
+from tcp_lab.core import scenario, texts_lab, transitions
+from tcp_lab.core.explain import render
+from tcp_lab.core.simulation import Simulation
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
