@@ -1,0 +1,480 @@
+"""Live capture: the one module of tcp-lab that imports scapy's sniffing machinery.
+
+It hands on captured frames, nothing more: ``(seconds, microseconds, wire length, raw
+bytes)`` for each frame, in arrival order. Everything after that (pcap records, the
+decoder, the tracker, the writers, the screen) is the same code a replay runs
+(tui/live_session.py puts them together), so a live sniff and ``tcpdump -w`` + replay of
+the same traffic print the same frames.
+
+Why here and not in core/: core/ is sans-I/O (no sockets, no threads); a capture source
+is a socket read by a thread.
+
+How a capture runs:
+
+- `check_permission()` first, before anything else starts: capturing needs a packet socket
+  (root, or CAP_NET_RAW). Without it: `PermissionProblem` (exit 3) naming both ways out.
+- `resolve_interface()` / `check_filter()`: an unknown interface or a BPF filter libpcap
+  cannot compile is a `CliError` (exit 2), checked before the socket is opened.
+- `LiveCapture.open()`: scapy opens the packet socket (``conf.L2listen``: an AF_PACKET
+  SOCK_RAW socket bound to the interface, not promiscuous) and compiles and attaches the
+  filter with libpcap (and drains what arrived before the filter was attached). Its
+  receive buffer is then raised (SO_RCVBUFFORCE as root, else SO_RCVBUF up to
+  net.core.rmem_max) so a burst waits in the kernel rather than being dropped.
+- `LiveCapture.start(started)`: the receive thread; `started()` is called from it once it
+  is about to read, so a UI says "capturing" only when it is true. The thread does the
+  least it can: non-blocking ``recvmsg`` until the socket is empty, each frame's kernel
+  timestamp (SO_TIMESTAMPNS) and bytes appended to a deque, then one wake-up of the
+  consumer, then ``select`` again. Decoding and tracking happen on the consumer's thread.
+- `take()` hands the consumer everything received so far; `wait(timeout)` sleeps until
+  something arrives; `stop()` wakes the thread through a pipe, joins it, reads the
+  kernel's statistics and closes the socket. Safe to call twice.
+
+Linux loopback: a packet socket on ``lo`` sees every packet twice, once going out
+(PACKET_OUTGOING) and once coming in (PACKET_HOST). libpcap (and so tcpdump) keeps only
+the incoming copy; so do we: on a loopback interface the BPF filter is prefixed with
+``inbound`` (the kernel then never queues the outgoing copy, which halves the work at high
+rates), and the packet type in each frame's address is checked again here (a copy that
+slips through is counted in `Stats.duplicates`, not handed on). On other interfaces the
+host's own outgoing packets are seen once, as outgoing, and must be kept: there neither is
+applied.
+
+Two read paths were measured (tests/bench/bench_sniff.py): scapy's ``recv_raw()`` on the
+listen socket, and this module's own ``recvmsg`` on the same socket (``reader="direct"``,
+the default: it also gives the packet type for the loopback check, the wire length from
+PACKET_AUXDATA and integer nanoseconds). scapy's `AsyncSniffer` is not used: it dissects
+every packet into scapy objects before a callback sees it, and loses packets beyond about
+8,000 segments a second (../shared/MEASURED.md).
+
+Counters (`stats()`): frames received (handed on), dropped by the kernel (its
+PACKET_STATISTICS: the receive buffer was full), loopback duplicates skipped.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import select
+import socket
+import struct
+import sys
+import threading
+from dataclasses import dataclass
+from typing import Callable
+
+from .errors import CliError, PermissionProblem
+
+#: libpcap's default snapshot length: whole frames, even 64 KiB loopback TSO ones.
+SNAPLEN = 262144
+#: The receive buffer asked for (the kernel doubles it for bookkeeping).
+RCVBUF = 64 << 20
+
+SOL_PACKET = 263
+PACKET_AUXDATA = 8
+PACKET_STATISTICS = 6
+PACKET_OUTGOING = socket.PACKET_OUTGOING  # 4
+SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+TP_STATUS_VLAN_VALID = 0x10
+TP_STATUS_VLAN_TPID_VALID = 0x40
+ETH_P_8021Q = 0x8100
+
+#: Linux ARPHRD_* device types -> pcap link types (https://www.tcpdump.org/linktypes.html),
+#: as libpcap maps them for the types a TCP lab meets.
+ARPHRD_ETHER = 1
+ARPHRD_LOOPBACK = 772
+LINKTYPE_ETHERNET = 1
+LINKTYPE_RAW = 101
+ARPHRD_TO_LINKTYPE = {
+    ARPHRD_ETHER: LINKTYPE_ETHERNET,
+    ARPHRD_LOOPBACK: LINKTYPE_ETHERNET,  # lo frames carry an all-zero Ethernet header
+    768: LINKTYPE_RAW,  # ARPHRD_TUNNEL (ipip)
+    776: LINKTYPE_RAW,  # ARPHRD_SIT (6in4)
+    65534: LINKTYPE_RAW,  # ARPHRD_NONE (tun, wireguard)
+}
+
+_TIMESPEC = struct.Struct("@qq")
+_AUXDATA = struct.Struct("@IIIHHHH")
+_STATS = struct.Struct("@II")
+_VLAN = struct.Struct("!HH")
+
+
+@dataclass
+class Stats:
+    """What a capture has seen so far."""
+
+    received: int = 0  # frames handed on
+    dropped: int = 0  # dropped by the kernel: the receive buffer was full
+    duplicates: int = 0  # loopback outgoing copies skipped (0 while `inbound` works)
+    kernel_seen: int = 0  # frames the kernel let through the filter (PACKET_STATISTICS)
+
+
+# -- checks, in the order the command makes them -------------------------------------
+
+
+def tcpdump_pipe_hint(iface: str, bpf: str) -> str:
+    return f"sudo tcpdump -U -w - -i {iface} '{bpf}' | tcp-lab replay -"
+
+
+def permission_message(iface: str, bpf: str) -> str:
+    """The one sentence for a missing capture permission, naming both ways out."""
+    python = os.path.realpath(sys.executable)
+    return (
+        f"capturing packets needs root or the CAP_NET_RAW capability: run it with sudo "
+        f"(or give the interpreter the capability: sudo setcap cap_net_raw,cap_net_admin+ep {python}), "
+        f"or capture with a privileged tcpdump and pipe it in: {tcpdump_pipe_hint(iface, bpf)}"
+    )
+
+
+def check_permission(iface: str = "lo", bpf: str = "tcp") -> None:
+    """Raise PermissionProblem (exit 3) unless this process may open a packet socket."""
+    try:
+        probe = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+    except PermissionError:
+        raise PermissionProblem(permission_message(iface, bpf)) from None
+    except OSError as exc:  # no AF_PACKET at all (not Linux, or a locked-down sandbox)
+        raise PermissionProblem(
+            f"cannot open a packet socket here ({exc.strerror or exc}); capture with tcpdump and pipe it in: "
+            f"{tcpdump_pipe_hint(iface, bpf)}"
+        ) from None
+    probe.close()
+
+
+def interface_names() -> list[str]:
+    try:
+        return [name for _, name in socket.if_nameindex()]
+    except OSError:
+        return []
+
+
+def resolve_interface(iface: str) -> tuple[int, int]:
+    """(ARPHRD device type, pcap link type) of an interface; CliError (exit 2) for one
+    that does not exist or whose link type tcp-lab cannot decode."""
+    names = interface_names()
+    known = ", ".join(names) if names else "none"
+    if iface == "any":
+        raise CliError(f"tcp-lab sniff captures one interface at a time, not 'any'; name one of: {known}")
+    try:
+        socket.if_nametoindex(iface)
+    except (OSError, ValueError):
+        raise CliError(f"there is no network interface '{iface}' here; the interfaces are: {known}") from None
+    try:
+        with open(f"/sys/class/net/{iface}/type", encoding="ascii") as f:
+            arphrd = int(f.read().strip())
+    except (OSError, ValueError):
+        arphrd = ARPHRD_ETHER
+    linktype = ARPHRD_TO_LINKTYPE.get(arphrd)
+    if linktype is None:
+        raise CliError(
+            f"tcp-lab cannot decode the link layer of '{iface}' (device type {arphrd}); "
+            f"capture it with tcpdump and pipe it in: {tcpdump_pipe_hint(iface, 'tcp')}"
+        )
+    return arphrd, linktype
+
+
+def capture_filter(user_filter: str | None, port: int | None) -> str:
+    """The filter the user asked for: -f and --port combined; plain ``tcp`` if neither."""
+    parts = []
+    if user_filter and user_filter.strip():
+        parts.append(user_filter.strip())
+    if port is not None:
+        parts.append(f"tcp port {port}")
+    if not parts:
+        return "tcp"
+    if len(parts) == 1:
+        return parts[0]
+    return " and ".join(f"({p})" for p in parts)
+
+
+def kernel_filter(bpf: str, arphrd: int) -> str:
+    """The filter attached to the socket: on loopback, only the incoming copy of each packet."""
+    if arphrd == ARPHRD_LOOPBACK:
+        return f"inbound and ({bpf})"
+    return bpf
+
+
+def _quiet_scapy() -> None:
+    """scapy logs a warning when it cannot name a raw socket's layer type; we read bytes."""
+    import logging
+
+    logging.getLogger("scapy").setLevel(logging.ERROR)
+
+
+def check_filter(bpf: str, linktype: int) -> None:
+    """CliError (exit 2) with libpcap's reason when `bpf` does not compile."""
+    _quiet_scapy()
+    from scapy.arch.common import compile_filter
+    from scapy.arch.linux import free_filter
+    from scapy.error import Scapy_Exception
+
+    try:
+        program = compile_filter(bpf, linktype=linktype)
+    except Scapy_Exception as exc:
+        raise CliError(f"the capture filter '{bpf}' is not valid BPF: {_pcap_reason(str(exc))}") from None
+    except (ImportError, OSError) as exc:
+        raise CliError(f"cannot compile the capture filter: libpcap is missing ({exc})") from None
+    free_filter(program)
+
+
+def _pcap_reason(message: str) -> str:
+    # "Failed to compile filter expression 'x' (can't parse filter expression: syntax error)"
+    start = message.rfind("(")
+    if start != -1 and message.endswith(")"):
+        message = message[start + 1 : -1]
+    return message.replace("can't parse filter expression: ", "").strip()
+
+
+# -- the capture -----------------------------------------------------------------------
+
+
+Packet = tuple[int, int, int, bytes]  # seconds, microseconds, wire length, frame bytes
+
+
+class LiveCapture:
+    """A packet socket on one interface and the thread that reads it.
+
+    `reader` is "direct" (own recvmsg on scapy's socket, the default) or "scapy"
+    (scapy's ``recv_raw()``); both take raw bytes and the kernel's timestamp.
+    """
+
+    def __init__(self, iface: str, bpf: str, *, arphrd: int | None = None, reader: str = "direct",
+                 rcvbuf: int = RCVBUF, snaplen: int = SNAPLEN) -> None:
+        if reader not in ("direct", "scapy"):
+            raise ValueError(f"unknown reader {reader!r}")
+        self.iface = iface
+        self.bpf = bpf
+        if arphrd is None:
+            arphrd, _ = resolve_interface(iface)
+        self.arphrd = arphrd
+        self.linktype = ARPHRD_TO_LINKTYPE[arphrd]
+        self.loopback = arphrd == ARPHRD_LOOPBACK
+        self.kernel_bpf = kernel_filter(bpf, arphrd)
+        self.reader = reader
+        self.rcvbuf_wanted = rcvbuf
+        self.rcvbuf = 0  # what the kernel granted (getsockopt, after the raise)
+        self.snaplen = snaplen
+        self.socket = None  # scapy's L2ListenSocket once open
+        self._queue: collections.deque[Packet] = collections.deque()
+        self._ready = threading.Event()  # something is in the queue
+        self._started = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._wake_r, self._wake_w = -1, -1
+        self._stopping = False
+        self._stats = Stats()
+        self._kernel_lock = threading.Lock()
+        self.error: BaseException | None = None  # what ended the thread, if not stop()
+
+    # -- life cycle ----------------------------------------------------------------------
+
+    def open(self) -> "LiveCapture":
+        """Open the socket, attach the filter, raise the receive buffer."""
+        _quiet_scapy()
+        from scapy.config import conf
+        from scapy.error import Scapy_Exception
+
+        import scapy.arch.linux  # noqa: F401  (registers conf.L2listen)
+
+        try:
+            self.socket = conf.L2listen(iface=self.iface, filter=self.kernel_bpf, promisc=False)
+        except PermissionError:
+            raise PermissionProblem(permission_message(self.iface, self.bpf)) from None
+        except Scapy_Exception as exc:
+            raise CliError(f"the capture filter '{self.bpf}' is not valid BPF: {_pcap_reason(str(exc))}") from None
+        except OSError as exc:
+            raise CliError(f"cannot capture on '{self.iface}': {exc.strerror or exc}") from None
+        ins = self.socket.ins
+        try:
+            ins.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, self.rcvbuf_wanted)
+        except OSError:  # not CAP_NET_ADMIN: as much as net.core.rmem_max allows
+            ins.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf_wanted)
+        self.rcvbuf = ins.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+        try:  # scapy turns these on; make sure (the direct reader needs both)
+            ins.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
+            ins.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        except OSError:
+            pass
+        ins.setblocking(False)
+        self._wake_r, self._wake_w = os.pipe()
+        return self
+
+    def start(self, started: Callable[[], None] | None = None) -> "LiveCapture":
+        """Start the receive thread; `started()` runs on it just before it reads."""
+        if self.socket is None:
+            self.open()
+        loop = self._loop_direct if self.reader == "direct" else self._loop_scapy
+        self._thread = threading.Thread(target=self._run, args=(loop, started), name="tcp-lab-capture", daemon=True)
+        self._thread.start()
+        return self
+
+    def wait_started(self, timeout: float | None = None) -> bool:
+        return self._started.wait(timeout)
+
+    def stop(self) -> Stats:
+        """Stop the thread, read the kernel's counters one last time, close the socket."""
+        self._stopping = True
+        if self._wake_w != -1:
+            try:
+                os.write(self._wake_w, b"x")
+            except OSError:
+                pass
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(5)
+        self._thread = None
+        if self.socket is not None:
+            self._read_kernel_stats()
+            try:
+                self.socket.close()
+            except OSError:
+                pass
+            self.socket = None
+        for fd in (self._wake_r, self._wake_w):
+            if fd != -1:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._wake_r = self._wake_w = -1
+        self._ready.set()
+        return self.stats()
+
+    def __enter__(self) -> "LiveCapture":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # -- the consumer's side -------------------------------------------------------------
+
+    def take(self) -> list[Packet]:
+        """Every frame received since the last call, oldest first."""
+        self._ready.clear()
+        q = self._queue
+        n = len(q)
+        if not n:
+            return []
+        pop = q.popleft
+        return [pop() for _ in range(n)]
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Sleep until a frame is waiting (True) or `timeout` passes (False)."""
+        if self._queue:
+            return True
+        return self._ready.wait(timeout)
+
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def stats(self) -> Stats:
+        """Counters so far (asks the kernel for its drop count while the socket is open)."""
+        if self.socket is not None:
+            self._read_kernel_stats()
+        s = self._stats
+        return Stats(s.received, s.dropped, s.duplicates, s.kernel_seen)
+
+    def _read_kernel_stats(self) -> None:
+        # struct tpacket_stats {tp_packets, tp_drops}; reading resets the kernel's counters.
+        with self._kernel_lock:
+            try:
+                raw = self.socket.ins.getsockopt(SOL_PACKET, PACKET_STATISTICS, _STATS.size)
+            except (OSError, AttributeError, ValueError):
+                return
+            packets, drops = _STATS.unpack(raw)
+            self._stats.kernel_seen += packets
+            self._stats.dropped += drops
+
+    # -- the receive thread --------------------------------------------------------------
+
+    def _run(self, loop: Callable[[], None], started: Callable[[], None] | None) -> None:
+        try:
+            self._started.set()
+            if started is not None:
+                started()
+            loop()
+        except BaseException as exc:  # noqa: BLE001 - reported to the consumer, never lost
+            if not self._stopping:
+                self.error = exc
+        finally:
+            self._ready.set()
+
+    def _loop_direct(self) -> None:
+        ins = self.socket.ins
+        fd = ins.fileno()
+        wake = self._wake_r
+        recvmsg = ins.recvmsg
+        push = self._queue.append
+        ready = self._ready
+        stats = self._stats
+        snaplen = self.snaplen
+        loopback = self.loopback
+        anc_size = socket.CMSG_SPACE(_TIMESPEC.size) + socket.CMSG_SPACE(_AUXDATA.size) + 64
+        sol_socket = socket.SOL_SOCKET
+        ts_unpack = _TIMESPEC.unpack
+        aux_unpack = _AUXDATA.unpack
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        poller.register(wake, select.POLLIN)
+        received = 0
+        last = False
+        while not last:
+            events = poller.poll()
+            # Told to stop: read what the socket holds one last time, then end.
+            last = self._stopping or any(efd == wake for efd, _ in events)
+            while True:
+                try:
+                    data, anc, _flags, addr = recvmsg(snaplen, anc_size)
+                except (BlockingIOError, InterruptedError):
+                    break
+                if loopback and addr[2] == PACKET_OUTGOING:
+                    stats.duplicates += 1
+                    continue
+                sec = usec = 0
+                wirelen = len(data)
+                for level, kind, cdata in anc:
+                    if level == sol_socket and kind == SO_TIMESTAMPNS:
+                        sec, nsec = ts_unpack(cdata)
+                        usec = nsec // 1000
+                    elif level == SOL_PACKET and kind == PACKET_AUXDATA:
+                        status, tp_len, _snap, _mac, _net, tci, tpid = aux_unpack(cdata)
+                        wirelen = tp_len
+                        if tci or status & TP_STATUS_VLAN_VALID:
+                            # The NIC stripped an 802.1Q tag: put it back, as libpcap does.
+                            tag = _VLAN.pack(tpid if status & TP_STATUS_VLAN_TPID_VALID else ETH_P_8021Q, tci)
+                            data = data[:12] + tag + data[12:]
+                            wirelen += 4
+                push((sec, usec, wirelen, data))
+                received += 1
+            stats.received = received
+            ready.set()
+
+    def _loop_scapy(self) -> None:
+        sock = self.socket
+        fd = sock.ins.fileno()
+        wake = self._wake_r
+        recv_raw = sock.recv_raw
+        push = self._queue.append
+        ready = self._ready
+        stats = self._stats
+        snaplen = self.snaplen
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        poller.register(wake, select.POLLIN)
+        received = 0
+        last = False
+        while not last:
+            events = poller.poll()
+            last = self._stopping or any(efd == wake for efd, _ in events)
+            while True:
+                try:
+                    _cls, data, ts = recv_raw(snaplen)
+                except (BlockingIOError, InterruptedError):
+                    break
+                if data is None:
+                    continue
+                micros = round(ts * 1_000_000)
+                push((micros // 1_000_000, micros % 1_000_000, len(data), data))
+                received += 1
+            stats.received = received
+            ready.set()
