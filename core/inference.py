@@ -104,6 +104,7 @@ SEND_RST_REPLY = "rst reply"  # SYN_SENT answering a SYN/ACK that acknowledges t
 RECV_SYN = "syn"
 RECV_SYNACK = "syn+ack"  # acknowledges our SYN (SEG.ACK = ISS + 1)
 RECV_SYNACK_BAD = "syn+ack bad"  # acknowledges something we never sent (an old SYN)
+RECV_SYNACK_BAD_PLAIN = "syn+ack bad (other states)"
 RECV_ACK_OF_SYN = "ack of syn"  # the third segment of the handshake
 RECV_ACK_OF_FIN = "ack of fin"  # acknowledges our FIN
 RECV_ACK = "ack"  # nothing that changes our state
@@ -124,11 +125,18 @@ ALL = tuple(range(len(STATES)))
 
 
 def _table(entries: list[tuple[tuple[int, ...], str, int | None, str, str]]) -> dict[tuple[int, str], Rule]:
-    """Expand (states, event, next or None = stay, section, key) into {(state, event): Rule}."""
+    """Expand (states, event, next or None = stay, section, key) into {(state, event): Rule}.
+    Rows for named states win over rows for ALL states, whatever their order."""
     table: dict[tuple[int, str], Rule] = {}
+    # Entries for ALL states only fill what the entries for named states left out.
     for states, event, nxt, rfc, key in entries:
-        for state in states:
-            table[(state, event)] = Rule(state if nxt is None else nxt, rfc, key)
+        if states is not ALL:
+            for state in states:
+                table[(state, event)] = Rule(state if nxt is None else nxt, rfc, key)
+    for states, event, nxt, rfc, key in entries:
+        if states is ALL:
+            for state in states:
+                table.setdefault((state, event), Rule(state if nxt is None else nxt, rfc, key))
     return table
 
 
@@ -208,6 +216,8 @@ RECEIVE: dict[tuple[int, str], Rule] = _table(
         (SYNCHRONIZED, RECV_SYNACK, None, "3.10.7.4", "recv.synack_again"),
         ((LISTEN, CLOSED), RECV_SYNACK, None, "3.10.7.2", "recv.synack_unexpected"),
         ((SYN_SENT,), RECV_SYNACK_BAD, None, "3.10.7.3", "recv.synack_bad"),
+        # An unacceptable ACK anywhere else draws a reset or an ACK, never a new state.
+        (ALL, RECV_SYNACK_BAD_PLAIN, None, "3.10.7.4", "recv.synack_bad"),
         ((SYN_RCVD,), RECV_ACK_OF_SYN, ESTABLISHED, "3.10.7.4", "recv.ack_of_syn"),
         ((FIN_WAIT_1,), RECV_ACK_OF_FIN, FIN_WAIT_2, "3.10.7.4", "recv.ack_of_fin_fw1"),
         ((CLOSING,), RECV_ACK_OF_FIN, TIME_WAIT, "3.10.7.4", "recv.ack_of_fin_closing"),
@@ -237,6 +247,53 @@ RECEIVE: dict[tuple[int, str], Rule] = _table(
         (ALL, RECV_LATER, None, "3.10.7.4", "recv.in_flight"),
         (ALL, RECV_GONE, CLOSED, "3.10.7.1", "recv.gone"),
     ]
+)
+
+def _complete(table: dict[tuple[int, str], Rule], fallback: dict[str, str], events: tuple[str, ...]) -> None:
+    """Make a table total: a refined event not listed for a state behaves like the plain
+    event it refines (e.g. a "crossed" FIN from FIN_WAIT_2 is a FIN from FIN_WAIT_2)."""
+    for state in ALL:
+        for event in events:
+            if (state, event) not in table:
+                plain = fallback.get(event)
+                if plain is not None and (state, plain) in table:
+                    table[(state, event)] = table[(state, plain)]
+                else:
+                    table[(state, event)] = Rule(state, "3.10.7", "recv.ack" if table is RECEIVE else "send.ack")
+
+
+SEND_EVENTS = (
+    SEND_SYN, SEND_SYN_CROSSED, SEND_SYNACK, SEND_SYNACK_AGAIN, SEND_ACK, SEND_DATA, SEND_DATA_AGAIN,
+    SEND_KEEPALIVE, SEND_FIN, SEND_FIN_AGAIN, SEND_FIN_CROSSED, SEND_FIN_AGAIN_CROSSED, SEND_RST,
+    SEND_RST_REFUSED, SEND_RST_REPLY,
+)  # fmt: skip
+RECV_EVENTS = (
+    RECV_SYN, RECV_SYNACK, RECV_SYNACK_BAD, RECV_ACK_OF_SYN, RECV_ACK_OF_FIN, RECV_ACK, RECV_DATA, RECV_FIN,
+    RECV_FIN_ACKING_FIN, RECV_FIN_AGAIN, RECV_RST, RECV_RST_ACTIVE, RECV_RST_CHALLENGE, RECV_RST_IGNORED,
+    RECV_NOTHING, RECV_LATER, RECV_GONE,
+)  # fmt: skip
+_complete(
+    SEND,
+    {
+        SEND_SYN_CROSSED: SEND_SYN,
+        SEND_SYNACK_AGAIN: SEND_SYNACK,
+        SEND_FIN_CROSSED: SEND_FIN,
+        SEND_FIN_AGAIN_CROSSED: SEND_FIN_AGAIN,
+        SEND_RST_REFUSED: SEND_RST,
+        SEND_RST_REPLY: SEND_RST,
+    },
+    SEND_EVENTS,
+)
+_complete(
+    RECEIVE,
+    {
+        RECV_SYNACK_BAD: RECV_SYNACK_BAD_PLAIN,
+        RECV_ACK_OF_SYN: RECV_ACK,
+        RECV_ACK_OF_FIN: RECV_ACK,
+        RECV_FIN_ACKING_FIN: RECV_FIN,
+        RECV_RST_ACTIVE: RECV_RST,
+    },
+    RECV_EVENTS,
 )
 
 #: Sender transitions that are evidence an earlier segment did not arrive: (state, event)

@@ -156,8 +156,8 @@ RECEIVE: dict[str, dict[str, str]] = {
         "zh": "SYN+ACK 到达从未发过 SYN 的{receiver_zh}：它不属于那里的任何连接，会被回以 RST（RFC 9293 §3.10.7.2）。",
     },
     "recv.synack_bad": {
-        "en": "The SYN+ACK reaches the {receiver} but acknowledges a sequence number it never sent (an old duplicate connection): it answers with RST and stays in SYN_SENT (RFC 9293 §3.10.7.3, §3.5). This is why the handshake has three segments.",
-        "zh": "SYN+ACK 到达{receiver_zh}，但确认的是它从未发送过的序列号（旧的重复连接）：它回以 RST，保持 SYN_SENT（RFC 9293 §3.10.7.3、§3.5）。这正是握手需要三次的原因。",
+        "en": "The SYN+ACK reaches the {receiver} but acknowledges a sequence number it never sent (an old duplicate connection): it answers with RST and stays in {recv_state} (RFC 9293 §3.10.7.3, §3.5). This is why the handshake has three segments.",
+        "zh": "SYN+ACK 到达{receiver_zh}，但确认的是它从未发送过的序列号（旧的重复连接）：它回以 RST，保持 {recv_state}（RFC 9293 §3.10.7.3、§3.5）。这正是握手需要三次的原因。",
     },
     "recv.ack_of_syn": {
         "en": "The ACK reaches the {receiver}: it acknowledges the {receiver}'s SYN, which completes the three-way handshake; the {receiver} is ESTABLISHED (RFC 9293 §3.10.7.4).",
