@@ -351,9 +351,12 @@ class LabApp(App[int]):
         highlight_seconds: float | None = 1.5,
         play_interval: float = 1.0,
         scenarios: Callable[[], Iterable[Any]] | None = None,
+        cursor_blink: bool = True,
     ) -> None:
         super().__init__()
         self.controller = controller
+        #: Whether text inputs (the scenario filter) blink their cursor; snapshots turn it off.
+        self.cursor_blink = cursor_blink
         self._screen_args = dict(
             lang=lang, highlight_seconds=highlight_seconds, play_interval=play_interval, scenarios=scenarios
         )
@@ -384,10 +387,20 @@ def simulation_factory(simulation: Any) -> Callable[[Any], Any]:
     return lambda scenario: cls(scenario, **kwargs)
 
 
-def lab_app(simulation: Any, *, lang: str = "en", highlight_seconds: float | None = 1.5, play_interval: float = 1.0) -> LabApp:
-    """The lab app over a Simulation (tests use this with fixed ISNs)."""
+def lab_app(
+    simulation: Any,
+    *,
+    lang: str = "en",
+    highlight_seconds: float | None = 1.5,
+    play_interval: float = 1.0,
+    cursor_blink: bool = True,
+) -> LabApp:
+    """The lab app over a Simulation (tests use this with fixed ISNs; snapshots with
+    highlight_seconds=None and cursor_blink=False, so that pictures do not depend on timing)."""
     controller = LabController(simulation, simulation_factory(simulation))
-    return LabApp(controller, lang=lang, highlight_seconds=highlight_seconds, play_interval=play_interval)
+    return LabApp(
+        controller, lang=lang, highlight_seconds=highlight_seconds, play_interval=play_interval, cursor_blink=cursor_blink
+    )
 
 
 def run_lab(simulation: Any, lang: str = "en") -> int:

@@ -131,7 +131,7 @@ class EndpointPane(Widget):
             "endpoint--changed" if self.highlighted else "endpoint--state", partial=True
         )
         state = view.state
-        names = f"RFC {state.rfc_name} · ss {state.ss_name}"
+        names = _names(state, width - cell_len(state.value) - 4)
         out: list[Text] = []
         table = self._tcb(width, label, value)
         others = 1 + len(table) + 2  # names, TCB, timers, history
@@ -141,7 +141,7 @@ class EndpointPane(Widget):
             out.append(Text.assemble((state.value, state_style), "  ", (names, names_style)))
         else:
             line = Text.assemble((f" {state.value} ", state_style))
-            if cell_len(state.value) + 3 + cell_len(names) <= width:
+            if cell_len(state.value) + 4 + cell_len(names) <= width:
                 line.append("  " + names, names_style)
             out.append(line)
         out.extend(table)
@@ -214,3 +214,16 @@ class EndpointPane(Widget):
             name = _TIMER_NAMES.get(timer.name.lower(), timer.name.upper())
             text.append(("  " if n else "") + f"{name} {left:.2f} s", value)
         return text
+
+
+def _names(state, room: int) -> str:
+    """The state's RFC 9293 and Linux `ss` names, in the longest form that fits `room`."""
+    rfc, ss = state.rfc_name, state.ss_name
+    forms = [f"RFC {rfc} · ss {ss}"]
+    if rfc == ss:
+        forms.append(f"RFC/ss {rfc}")
+    forms += [f"{rfc} · ss {ss}", f"ss {ss}"]
+    for form in forms:
+        if cell_len(form) <= room:
+            return form
+    return forms[-1]

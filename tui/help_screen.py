@@ -20,20 +20,26 @@ INTRO = {
         "receives; UNA = sent but not yet acknowledged, NXT = next sequence number, WND = "
         "window) and its running timers.\n"
         "Middle: the ladder, a sequence diagram: each arrow is a segment, time runs down; "
-        "a dashed arrow is still on the wire, a cross is a lost segment; the states are "
-        "written beside each side's line when they change.\n"
+        "a dashed arrow is still on the wire, a cross is a lost segment, and an arrow that "
+        "bends down (╮ … ╰) arrives later, on the line where it arrives (segments that "
+        "cross or are held back). The states are written beside each side's line when "
+        "they change.\n"
         "Below: the segment log, one row per segment as Wireshark lists it (✕ lost, ×2 "
-        "duplicated, … in flight); then what happened at this step and why, with the RFC "
-        "9293 section."
+        "delivered twice, ~ delayed, * an old duplicate SYN you injected, … still in "
+        "flight); then what happened at this step and why, with the RFC 9293 section.\n"
+        "Stepping back shows each earlier step exactly as it was; acting at an earlier step "
+        "(a fault, a timer, an app call) replaces what came after it."
     ),
     "zh": (
         "tcp-lab 展示一条 TCP 连接：左边是客户端，右边是服务端。\n"
         "上方：每一端的状态（大字）、它的 TCB（SND 表示发送方向，RCV 表示接收方向；UNA = "
         "已发送但未被确认，NXT = 下一个序号，WND = 窗口）以及正在运行的定时器。\n"
         "中间：时序图，每个箭头是一个报文段，时间向下流动；虚线箭头表示仍在网络中，叉号表示"
-        "报文段丢失；状态变化时写在对应一端的竖线旁边。\n"
-        "下方：报文段列表，每行一个报文段，格式同 Wireshark（✕ 丢失，×2 重复，… 在途）；"
-        "最后是这一步发生了什么、为什么，并注明 RFC 9293 的章节。"
+        "报文段丢失，向下拐弯的箭头（╮ … ╰）表示它在后面那一行才到达（交叉或被延迟的报文段）。"
+        "状态变化时写在对应一端的竖线旁边。\n"
+        "下方：报文段列表，每行一个报文段，格式同 Wireshark（✕ 丢失，×2 到达两次，~ 被延迟，"
+        "* 你注入的旧的重复 SYN，… 仍在途中）；最后是这一步发生了什么、为什么，并注明 RFC 9293 的章节。\n"
+        "后退时每一步的画面都和当时完全一样；在较早的一步执行操作（故障、定时器、应用调用）会替换掉其后的内容。"
     ),
 }
 

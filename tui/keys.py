@@ -26,6 +26,7 @@ KEYS: tuple[Key, ...] = (
     Key("p,left", "p  ←", "prev", "Previous step (the screen is exactly as it was)", "上一步（画面与当时完全一样）", "Back"),
     Key("home", "Home", "first", "First step", "第一步"),
     Key("end", "End", "last", "Last step so far", "目前的最后一步"),
+    Key("question_mark", "?", "help", "This help", "帮助", "Help"),
     Key("a", "a", "play", "Play / pause: one step a second", "自动播放 / 暂停：每秒一步", "Play"),
     Key("s", "s", "scenarios", "Choose a scenario (searchable list; restarts on it)", "选择场景（可搜索；从头开始）", "Scenarios"),
     Key("t", "t", "timer", "Fire the next running timer (RTO, 2MSL) now", "立即触发下一个运行中的定时器（RTO、2MSL）", "Timer"),
@@ -37,7 +38,6 @@ KEYS: tuple[Key, ...] = (
     Key("right_square_bracket", "]", "call_menu('server')", "Server app call: connect, listen, send, close, abort", "服务端应用调用：connect、listen、send、close、abort", "Server call"),
     Key("r", "r", "toggle_seq", "Absolute / relative sequence numbers", "绝对 / 相对序号"),
     Key("l", "l", "toggle_lang", "Explanations in English / Chinese", "解释语言：英文 / 中文", "中文/EN"),
-    Key("question_mark", "?", "help", "This help", "帮助", "Help"),
     Key("q", "q  ctrl+q", "quit", "Quit", "退出", "Quit"),
 )
 

@@ -53,13 +53,13 @@ class Ladder(ScrollView, can_focus=False):
         overflow-x: hidden;
     }
     Ladder > .ladder--bar { color: $foreground-muted; }
-    Ladder > .ladder--state { text-style: bold; color: $warning; }
-    Ladder > .ladder--c2s { color: $primary-lighten-2; }
-    Ladder > .ladder--s2c { color: $secondary-lighten-2; }
-    Ladder > .ladder--lost { color: $error; text-style: bold; }
+    Ladder > .ladder--state { text-style: bold; color: $text-warning; }
+    Ladder > .ladder--c2s { color: $text-primary; }
+    Ladder > .ladder--s2c { color: $text-success; }
+    Ladder > .ladder--lost { color: $text-error; text-style: bold; }
     Ladder > .ladder--flight { color: $foreground-muted; text-style: italic; }
     Ladder > .ladder--note { color: $text-muted; text-style: italic; }
-    Ladder > .ladder--current { background: $accent 35%; }
+    Ladder > .ladder--current { background: $primary 30%; }
     Ladder > .ladder--future { text-style: dim; }
     """
 

@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, OptionList
+from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from .ui_text import ui
@@ -43,8 +43,11 @@ class ScenarioPicker(ModalScreen[str | None]):
         border: round $accent; background: $surface; padding: 0 1;
     }
     ScenarioPicker #picker-title { text-style: bold; width: 1fr; }
-    ScenarioPicker OptionList { height: 1fr; border: none; padding: 0; }
-    ScenarioPicker Input { margin: 0; }
+    ScenarioPicker OptionList, ScenarioPicker OptionList:focus { height: 1fr; border: none; padding: 0; }
+    ScenarioPicker Input, ScenarioPicker Input:focus { margin: 0 0 1 0; border: none; height: 1; padding: 0 1; background: $boost; }
+    ScenarioPicker #picker-goal {
+        height: auto; max-height: 35%; border-top: solid $accent; color: $text-muted; overflow-y: auto;
+    }
     """
 
     def __init__(self, scenarios: Iterable[Any], *, current: str | None = None, lang: str = "en") -> None:
@@ -58,10 +61,13 @@ class ScenarioPicker(ModalScreen[str | None]):
             yield Label(ui("choose_scenario", self.lang) + "  (Enter / Esc)", id="picker-title")
             yield Input(placeholder=ui("filter_hint", self.lang), id="picker-filter")
             yield OptionList(id="picker-list")
+            yield Static(id="picker-goal", markup=False)
 
     def on_mount(self) -> None:
         self._fill("")
-        self.query_one(Input).focus()
+        search = self.query_one(Input)
+        search.cursor_blink = getattr(self.app, "cursor_blink", True)
+        search.focus()
 
     def matches(self, query: str) -> list[Any]:
         """The scenarios whose name, title or goal (in either language) hold every word."""
@@ -83,13 +89,25 @@ class ScenarioPicker(ModalScreen[str | None]):
             prompt = Text()
             prompt.append(_lang_text(sc.title, self.lang), style="bold")
             prompt.append(f"  {sc.name}", style="dim")
-            goal = _lang_text(sc.goal, self.lang)
+            goal = _first_sentence(_lang_text(sc.goal, self.lang))
             if goal:
                 prompt.append("\n" + goal, style="italic")
             options.add_option(Option(prompt, id=sc.name))
         if found:
             names = [sc.name for sc in found]
             options.highlighted = names.index(self.current) if self.current in names else 0
+        self._show_goal()
+
+    @on(OptionList.OptionHighlighted, "#picker-list")
+    def _show_goal(self) -> None:
+        """The whole goal of the highlighted scenario, below the list."""
+        options = self.query_one(OptionList)
+        goal = ""
+        if options.highlighted is not None and options.option_count:
+            name = options.get_option_at_index(options.highlighted).id
+            sc = next(sc for sc in self.scenarios if sc.name == name)
+            goal = f"{ui('goal', self.lang)}: {_lang_text(sc.goal, self.lang)}"
+        self.query_one("#picker-goal", Static).update(goal)
 
     @on(Input.Changed, "#picker-filter")
     def _filter(self, event: Input.Changed) -> None:
@@ -114,3 +132,13 @@ class ScenarioPicker(ModalScreen[str | None]):
 
     def action_dismiss_none(self) -> None:
         self.dismiss(None)
+
+
+def _first_sentence(text: str) -> str:
+    """The goal's first sentence, for the list (the whole goal is shown below it)."""
+    for end in ("。", ". ", "! ", "? "):
+        k = text.find(end)
+        if 0 < k:
+            text = text[: k + len(end.strip())]
+            break
+    return text

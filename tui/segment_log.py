@@ -113,13 +113,13 @@ class SegmentLog(ScrollView, can_focus=True, inherit_bindings=False):
         scrollbar-size-vertical: 1;
         overflow-x: hidden;
     }
-    SegmentLog > .segment-log--selected { background: $accent 35%; text-style: bold; }
-    SegmentLog:focus > .segment-log--selected { background: $accent 60%; }
-    SegmentLog > .segment-log--c2s { color: $primary-lighten-2; }
-    SegmentLog > .segment-log--s2c { color: $secondary-lighten-2; }
-    SegmentLog > .segment-log--lost { color: $error; text-style: strike; }
+    SegmentLog > .segment-log--selected { background: $primary 30%; text-style: bold; }
+    SegmentLog:focus > .segment-log--selected { background: $primary 55%; }
+    SegmentLog > .segment-log--c2s { color: $text-primary; }
+    SegmentLog > .segment-log--s2c { color: $text-success; }
+    SegmentLog > .segment-log--lost { color: $text-error; text-style: strike; }
     SegmentLog > .segment-log--flight { color: $foreground-muted; text-style: italic; }
-    SegmentLog > .segment-log--duplicate { color: $warning; }
+    SegmentLog > .segment-log--duplicate { color: $text-warning; }
     SegmentLog > .segment-log--future { text-style: dim; }
     """
 

@@ -21,7 +21,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "fault_note": {"en": "fault armed: {fault}", "zh": "已设置故障：{fault}"},
     "step": {"en": "step {n} of {total}", "zh": "第 {n} 步，共 {total} 步"},
     "step_only": {"en": "step {n}", "zh": "第 {n} 步"},
-    "before_start": {"en": "before the first step", "zh": "第一步之前"},
+    "before_start": {"en": "start", "zh": "开始"},
     "seq_relative": {"en": "relative seq", "zh": "相对序号"},
     "seq_absolute": {"en": "absolute seq", "zh": "绝对序号"},
     "start_hint": {
