@@ -177,6 +177,21 @@ def odd_options(d: Dialog) -> None:
     d.c(ACK, C + 6, S + 1, data=5, opts=user_to + eol_then_junk)
 
 
+def odder_options(d: Dialog) -> None:
+    ao = bytes((29, 4, 1, 2))
+    acc_ecn = bytes((0xAC, 2, 1, 1))
+    acc_ecn_counts = bytes((0xAE, 5, 0, 0, 7)) + bytes((1, 1, 1))
+    bad_mss = bytes((2, 3, 5, 1))
+    sack_perm_long = bytes((4, 3, 0, 1))
+    past_end = bytes((2, 4, 5, 0xB4, 8, 40, 0, 0))
+    d.c(SYN, C, 0, opts=build_options(mss=1460) + bytes((1, 3, 3, 15)))  # WS shift 15 counts as 14
+    d.s(SYN | ACK, S, C + 1, opts=build_options(mss=1400, ws=2))
+    d.c(ACK, C + 1, S + 1, opts=ao, win=3)
+    d.c(ACK, C + 1, S + 1, data=1, opts=acc_ecn + acc_ecn_counts)
+    d.c(ACK, C + 2, S + 1, data=1, opts=bad_mss + sack_perm_long)
+    d.c(ACK, C + 3, S + 1, data=1, opts=past_end)
+
+
 def resets(d: Dialog) -> None:
     d.handshake()
     d.c(ACK | PSH, C + 1, S + 1, data=10)
@@ -217,6 +232,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("ecn bits", ecn_bits, (), ("[SYN, ECE, CWR]", "[ACK, AE]")),
     Scenario("accurate ecn", accurate_ecn, (), ("ACE=",)),
     Scenario("odd options", odd_options, (), ("TFO=R", "TFO=C", " MD5", "ExID=1234", "USER_TO=5")),
+    Scenario("odder options", odder_options, (), ("WS=16384", "Len=0TCP AO", " AccECN", "EE1B=7", "Win=49152")),
     Scenario("reset", resets, (), ("[RST, ACK]",)),
     Scenario("refused", refused, (), ("[RST, ACK] Seq=1 Ack=1 Win=0",)),
 )
