@@ -97,12 +97,30 @@ def _run_screen(args, iface, bpf, arphrd, demo) -> int:
     return int(run_live(args, iface, bpf, arphrd, demo) or 0)
 
 
-class _Stop(Exception):
-    """SIGTERM: end the sniff as ctrl+c does."""
+class _StopSignals:
+    """ctrl+c (SIGINT) and SIGTERM end a headless sniff between two batches: the handlers
+    only set a flag that the loop reads, so a signal never lands in the middle of a
+    write (a line printed twice or half) and the last batch and the stats still come out.
+    Only on the main thread (signal handlers live there); restored on exit."""
 
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-def _on_sigterm(signum, frame):  # noqa: ARG001
-    raise _Stop()
+    def __init__(self) -> None:
+        self.caught: int | None = None
+        self.previous: dict[int, object] = {}
+
+    def _handle(self, signum, frame) -> None:  # noqa: ARG002
+        self.caught = signum
+
+    def __enter__(self) -> "_StopSignals":
+        if threading.current_thread() is threading.main_thread():
+            for sig in self.SIGNALS:
+                self.previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
 
 
 def open_session(args: argparse.Namespace, iface: str, bpf: str, arphrd: int):
@@ -150,53 +168,51 @@ def _run_headless(args, fmt: str, iface: str, bpf: str, arphrd: int, demo) -> in
         print(f"tcp-lab demo: {render(a.explain, lang)}", file=err, flush=True)
 
     capture = session.capture
-    previous = signal.signal(signal.SIGTERM, _on_sigterm) if threading.current_thread() is threading.main_thread() else None
-    try:
+    with _StopSignals() as stop:
         try:
-            started = threading.Event()
-            capture.start(started.set)
-            started.wait(5)
-            shown = "" if demo else f" (filter: {bpf})"
-            print(f"tcp-lab: capturing on {iface}{shown}; ctrl+c stops.", file=err, flush=True)
-            if demo is not None:
-                demo.announce = announce
-                demo.start()
-            deadline = None if args.timeout is None else time.monotonic() + args.timeout
-            demo_over_at = None
-            while True:
-                wait = PUMP_INTERVAL
-                if deadline is not None:
-                    wait = max(0.0, min(wait, deadline - time.monotonic()))
-                capture.wait(wait)
-                session.pump()
-                flush_rows()
-                if capture.error is not None:
-                    raise CliError(f"the capture on {iface} failed: {capture.error}")
-                if session.full:
-                    break
-                now = time.monotonic()
-                if deadline is not None and now >= deadline:
-                    break
-                if demo is not None and demo.done.is_set():
-                    if demo.error is not None:
-                        raise CliError(str(demo.error))
-                    if demo_over_at is None:
-                        demo_over_at = now
-                    elif now - demo_over_at >= DEMO_TAIL:
+            try:
+                started = threading.Event()
+                capture.start(started.set)
+                started.wait(5)
+                shown = "" if demo else f" (filter: {bpf})"
+                print(f"tcp-lab: capturing on {iface}{shown}; ctrl+c stops.", file=err, flush=True)
+                if demo is not None:
+                    demo.announce = announce
+                    demo.start()
+                deadline = None if args.timeout is None else time.monotonic() + args.timeout
+                demo_over_at = None
+                while stop.caught is None:
+                    wait = PUMP_INTERVAL
+                    if deadline is not None:
+                        wait = max(0.0, min(wait, deadline - time.monotonic()))
+                    capture.wait(wait)
+                    session.pump()
+                    flush_rows()
+                    if capture.error is not None:
+                        raise CliError(f"the capture on {iface} failed: {capture.error}")
+                    if session.full:
                         break
-        except (KeyboardInterrupt, _Stop):
-            pass
+                    now = time.monotonic()
+                    if deadline is not None and now >= deadline:
+                        break
+                    if demo is not None and demo.done.is_set():
+                        if demo.error is not None:
+                            raise CliError(str(demo.error))
+                        if demo_over_at is None:
+                            demo_over_at = now
+                        elif now - demo_over_at >= DEMO_TAIL:
+                            break
+            except KeyboardInterrupt:  # a ctrl+c before the handlers were in place
+                pass
+            finally:
+                if demo is not None:
+                    demo.abort()
+                capture.stop()
+            session.pump()
+            flush_rows()
+            print(stats_line(session.stats(), iface), file=err, flush=True)
         finally:
-            if demo is not None:
-                demo.abort()
-            capture.stop()
-        session.pump()
-        flush_rows()
-        print(stats_line(session.stats(), iface), file=err, flush=True)
-    finally:
-        session.close()
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+            session.close()
     return 0
 
 

@@ -1,0 +1,268 @@
+"""The live capture source (tui/live_capture.py) and session (tui/live_session.py), in
+process, on the loopback interface of a fresh network namespace, against tcpdump.
+
+What a user relies on: every packet tcpdump sees is handed on once (loopback's outgoing
+copies are not), byte for byte and stamped within microseconds of tcpdump's, by both
+read paths;
+the thread starts before the first packet and stops cleanly; the session's pcap (what
+--write saves) holds the same frames as tcpdump's file; the filter, interface and
+output-file checks say one clear sentence.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import subprocess
+import threading
+
+import pytest
+from netns_util import netns  # noqa: F401  (a fixture)
+
+from tcp_lab.tui.errors import CliError
+from tcp_lab.tui.live_capture import (
+    ARPHRD_LOOPBACK,
+    LiveCapture,
+    capture_filter,
+    check_filter,
+    kernel_filter,
+    resolve_interface,
+)
+from tcp_lab.tui.live_session import LiveSession, SessionStats, open_output, stats_line
+
+PORT = 8080
+_REC = struct.Struct("<IIII")
+
+
+def pcap_records(data: bytes) -> list[tuple[int, int, int, bytes]]:
+    """(seconds, microseconds, original length, frame bytes) of each record of a
+    little-endian microsecond pcap (what tcpdump -w and tcp-lab write here)."""
+    assert data[:4] == b"\xd4\xc3\xb2\xa1", "expected a little-endian microsecond pcap"
+    out, off = [], 24
+    while off + 16 <= len(data):
+        sec, usec, caplen, wirelen = _REC.unpack_from(data, off)
+        out.append((sec, usec, wirelen, data[off + 16 : off + 16 + caplen]))
+        off += 16 + caplen
+    return out
+
+
+def exchange(ns, port: int = PORT) -> None:
+    """A whole connection on 127.0.0.1: handshake, data both ways, both close."""
+    listener = ns.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port))
+    listener.listen()
+    client = ns.socket()
+    client.connect(("127.0.0.1", port))
+    server, _ = listener.accept()
+    client.sendall(b"hello " * 50)
+    server.recv(4096)
+    server.sendall(b"world " * 3000)  # several segments (MSS 65483, but 18 kB in pieces)
+    got = 0
+    while got < 18000:
+        got += len(client.recv(65536))
+    client.close()
+    server.close()
+    listener.close()
+
+
+def open_capture(ns, reader: str = "direct", bpf: str = f"tcp port {PORT}") -> LiveCapture:
+    with ns.inside():
+        arphrd, _ = resolve_interface("lo")
+        return LiveCapture("lo", bpf, arphrd=arphrd, reader=reader).open()
+
+
+# -- filters and interfaces ---------------------------------------------------------------
+
+
+def test_filter_is_tcp_by_default_and_combines_port_and_bpf():
+    assert capture_filter(None, None) == "tcp"
+    assert capture_filter("  ", None) == "tcp"
+    assert capture_filter(None, 80) == "tcp port 80"
+    assert capture_filter("host 10.0.0.1", None) == "host 10.0.0.1"
+    assert capture_filter("host 10.0.0.1", 80) == "(host 10.0.0.1) and (tcp port 80)"
+
+
+def test_only_loopback_gets_the_inbound_qualifier():
+    assert kernel_filter("tcp port 80", ARPHRD_LOOPBACK) == "inbound and (tcp port 80)"
+    assert kernel_filter("tcp port 80", 1) == "tcp port 80"
+
+
+def test_bad_filter_is_one_sentence_with_libpcaps_reason():
+    check_filter("tcp port 80 or (udp and host 10.0.0.1)", 1)
+    with pytest.raises(CliError) as info:
+        check_filter("tcp port", 1)
+    assert str(info.value) == "the capture filter 'tcp port' is not valid BPF: syntax error"
+    assert info.value.exit_code == 2
+    with pytest.raises(CliError, match="not valid BPF"):
+        check_filter("tcp port 99999999", 1)
+
+
+def test_unknown_interface_and_any_are_refused_naming_the_real_ones():
+    with pytest.raises(CliError) as info:
+        resolve_interface("nope0")
+    assert "there is no network interface 'nope0' here; the interfaces are: " in str(info.value)
+    assert "lo" in str(info.value)
+    assert info.value.exit_code == 2
+    with pytest.raises(CliError, match="not 'any'"):
+        resolve_interface("any")
+    assert resolve_interface("lo") == (ARPHRD_LOOPBACK, 1)
+
+
+# -- the capture against tcpdump ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("reader", ["direct", "scapy"])
+def test_every_packet_once_byte_for_byte_at_tcpdumps_time(netns, tmp_path, reader):  # noqa: F811
+    started = threading.Event()
+    first_seen_after_start = []
+    with netns.tcpdump(tmp_path / "oracle.pcap", bpf=f"tcp port {PORT}") as dump:
+        cap = open_capture(netns, reader)
+        cap.start(lambda: (first_seen_after_start.append(cap.pending()), started.set()))
+        assert started.wait(5)
+        exchange(netns)
+        n = dump.wait_quiet(0.2)
+        stats = cap.stop()
+    got = cap.take()
+    assert first_seen_after_start == [0]
+    assert n >= 10
+    oracle = pcap_records((tmp_path / "oracle.pcap").read_bytes())
+    assert [(w, d) for _, _, w, d in got] == [(w, d) for _, _, w, d in oracle]
+    # Each packet socket stamps a frame when it reaches it: a few microseconds apart.
+    for (s1, u1, *_), (s2, u2, *_) in zip(got, oracle):
+        assert abs((s1 * 1_000_000 + u1) - (s2 * 1_000_000 + u2)) < 20_000
+    assert stats.received == len(oracle)
+    assert stats.dropped == 0
+    assert stats.duplicates == 0  # `inbound` kept the outgoing copies in the kernel
+    assert stats.kernel_seen == len(oracle)
+
+
+def test_without_inbound_the_outgoing_copies_are_counted_not_handed_on(netns, tmp_path):  # noqa: F811
+    # A capture whose kernel filter lets both copies through (as a plain packet socket
+    # does): the packet type of each frame keeps one copy.
+    with netns.tcpdump(tmp_path / "oracle.pcap", bpf=f"tcp port {PORT}") as dump:
+        cap = open_capture(netns)
+        cap.stop()
+        with netns.inside():
+            cap = LiveCapture("lo", f"tcp port {PORT}", arphrd=ARPHRD_LOOPBACK)
+            cap.kernel_bpf = f"tcp port {PORT}"  # no `inbound`
+            cap.open().start()
+        cap.wait_started(5)
+        exchange(netns)
+        n = dump.wait_quiet(0.2)
+        stats = cap.stop()
+    got = cap.take()
+    oracle = pcap_records((tmp_path / "oracle.pcap").read_bytes())
+    assert len(got) == n == len(oracle)
+    assert [d for *_, d in got] == [d for *_, d in oracle]
+    assert stats.duplicates == n
+    assert stats.kernel_seen == 2 * n
+
+
+def test_stop_is_clean_and_can_be_repeated(netns):  # noqa: F811
+    cap = open_capture(netns)
+    cap.start()
+    assert cap.wait_started(5)
+    assert cap.running
+    threads = {t.name for t in threading.enumerate()}
+    assert "tcp-lab-capture" in threads
+    cap.stop()
+    assert not cap.running
+    assert cap.socket is None
+    assert "tcp-lab-capture" not in {t.name for t in threading.enumerate()}
+    assert cap.stop().received == 0
+    assert cap.error is None
+
+
+def test_a_quiet_wait_times_out(netns):  # noqa: F811
+    cap = open_capture(netns)
+    cap.start()
+    try:
+        assert cap.wait(0.05) is False
+        assert cap.take() == []
+    finally:
+        cap.stop()
+
+
+# -- the session: pcap records, the replay, --count ---------------------------------------
+
+
+def test_session_file_equals_tcpdumps_and_replay_tracks_every_segment(netns, tmp_path):  # noqa: F811
+    out = tmp_path / "live.pcap"
+    with netns.tcpdump(tmp_path / "oracle.pcap", bpf=f"tcp port {PORT}") as dump:
+        cap = open_capture(netns)
+        session = LiveSession(cap, write_fd=open_output(str(out)))
+        cap.start()
+        cap.wait_started(5)
+        exchange(netns)
+        n = dump.wait_quiet(0.2)
+        cap.stop()
+    session.pump()
+    session.close()
+    oracle = (tmp_path / "oracle.pcap").read_bytes()
+    mine = out.read_bytes()
+    assert [r[2:] for r in pcap_records(mine)] == [r[2:] for r in pcap_records(oracle)]
+    assert len(session.replay) == n
+    assert [session.replay.store.frame[i] for i in range(n)] == list(range(1, n + 1))
+    s = session.stats()
+    assert (s.received, s.dropped, s.segments, s.conversations, s.skipped) == (n, 0, n, 1, {})
+    # tshark reads the file and finds the same packets.
+    tshark = subprocess.run(["tshark", "-r", str(out), "-T", "fields", "-e", "frame.number"],
+                            capture_output=True, text=True, check=True)
+    assert tshark.stdout.split() == [str(i) for i in range(1, n + 1)]
+
+
+def test_count_limit_cuts_the_file_at_the_limits_segment(netns, tmp_path):  # noqa: F811
+    out = tmp_path / "live.pcap"
+    cap = open_capture(netns)
+    session = LiveSession(cap, write_fd=open_output(str(out)))
+    session.limit = 4
+    cap.start()
+    cap.wait_started(5)
+    exchange(netns)
+    cap.stop()
+    session.pump()
+    session.close()
+    assert session.full and session.segments() == 4
+    assert len(pcap_records(out.read_bytes())) == 4
+    assert session.pump() == 0
+
+
+# -- the --write file ---------------------------------------------------------------------
+
+
+def test_write_file_created_under_sudo_belongs_to_the_invoking_user(tmp_path, monkeypatch):
+    if os.geteuid() != 0:
+        pytest.fail("this test needs root (it checks the chown a sudo run makes)", pytrace=False)
+    monkeypatch.setenv("SUDO_UID", "65534")
+    monkeypatch.setenv("SUDO_GID", "65533")
+    path = tmp_path / "new.pcap"
+    os.close(open_output(str(path)))
+    st = path.stat()
+    assert (st.st_uid, st.st_gid) == (65534, 65533)
+    # A file that was there keeps its owner (it is truncated, not replaced).
+    old = tmp_path / "old.pcap"
+    old.write_bytes(b"x" * 100)
+    os.close(open_output(str(old)))
+    assert old.stat().st_uid == 0 and old.stat().st_size == 0
+
+
+def test_write_file_errors_are_one_sentence_and_create_nothing(tmp_path):
+    with pytest.raises(CliError, match=r"the directory .*/missing does not exist"):
+        open_output(str(tmp_path / "missing" / "x.pcap"))
+    assert not (tmp_path / "missing").exists()
+    with pytest.raises(CliError, match="that is a directory"):
+        open_output(str(tmp_path))
+    with pytest.raises(CliError, match="needs a file name"):
+        open_output("-")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_stats_line_names_every_counter():
+    line = stats_line(SessionStats(12, 3, 0, {"not TCP: UDP": 2}, 10, 1), "eth0")
+    assert line == ("tcp-lab: 12 packets captured on eth0, 3 dropped by the kernel, 2 skipped by the decoder "
+                    "(not TCP: UDP: 2); 10 TCP segments in 1 conversation.")
+    assert stats_line(SessionStats(1, 0, 0, {}, 1, 1), "lo") == (
+        "tcp-lab: 1 packet captured on lo, 0 dropped by the kernel, 0 skipped by the decoder; "
+        "1 TCP segment in 1 conversation.")
