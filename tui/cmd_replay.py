@@ -110,12 +110,12 @@ def _input_error(name: str, replay: Replay, head: bytes) -> CliError:
     return CliError(f"{name}: {problem.message} (at byte {problem.offset})")
 
 
-def _read_file(path: str) -> tuple[Replay, bytes, bool]:
+def _read_file(path: str, summary_only: bool = False) -> tuple[Replay, bytes, bool]:
     """Read a capture file whole; returns the replay, its first bytes, and whether it
     was cut short at the end (True) rather than complete (False). Raises CliError for
     input that cannot be shown."""
     _check_path(path)
-    replay = Replay(os.path.basename(path))
+    replay = Replay(os.path.basename(path), summary_only=summary_only)
     head = b""
     try:
         with open(path, "rb") as f:
@@ -136,7 +136,7 @@ def _read_file(path: str) -> tuple[Replay, bytes, bool]:
         raise CliError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     damaged = replay.scanner.dead
     replay.finish()
-    if damaged or (replay.problems and not len(replay)):
+    if damaged or (replay.problems and not replay.scanner.segments):
         raise _input_error(path, replay, head)
     return replay, head, bool(replay.problems)
 
@@ -157,6 +157,54 @@ def _write_chunks(out: IO[str], chunks: Iterable[bytes]) -> None:
         buffer.flush()
 
 
+#: Below this many rows the output is formatted in one process.
+PARALLEL_MIN_ROWS = 50_000
+
+
+def _write_rows(out: IO[str], chunks, rows: int) -> None:
+    """Write the formatted rows [0, rows), using a second core when there is one: a forked
+    child formats the second half into a temporary file while this process writes the
+    first half to `out`, then copies the child's part after it. Formatting is pure
+    computation over the store the child inherits, so the output is byte for byte what
+    one process writes."""
+    buffer = getattr(out, "buffer", None)
+    if rows < PARALLEL_MIN_ROWS or buffer is None or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
+        _write_chunks(out, chunks(0, None))
+        return
+    import shutil
+    import tempfile
+
+    split = rows * 9 // 20  # the parent also copies the child's half: give it a little less
+    out.flush()
+    with tempfile.TemporaryFile(prefix="tcp-lab-replay-") as part:
+        pid = os.fork()
+        if pid == 0:  # the child: format the second half, then leave without cleanup
+            code = 0
+            try:
+                for chunk in chunks(split, None):
+                    part.write(chunk)
+                part.flush()
+            except BaseException:  # noqa: BLE001 - report through the exit status only
+                code = 1
+            os._exit(code)
+        try:
+            for chunk in chunks(0, split):
+                buffer.write(chunk)
+        except BaseException:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            raise
+        _, status = os.waitpid(pid, 0)
+        if status != 0:
+            # The child failed (out of memory ...): format the second half here instead.
+            for chunk in chunks(split, None):
+                buffer.write(chunk)
+        else:
+            part.seek(0)
+            shutil.copyfileobj(part, buffer, 1 << 20)
+        buffer.flush()
+
+
 def _write(out: IO[str], lines: Iterable[str]) -> None:
     batch: list[str] = []
     for line in lines:
@@ -174,7 +222,7 @@ def _cut_short_note(name: str, replay: Replay) -> str:
     problem = replay.problems[0]
     return (
         f"tcp-lab: {name} stops short at byte {problem.offset}: {problem.message}; "
-        f"shown: the {len(replay)} TCP segments before it."
+        f"shown: the {replay.scanner.segments} TCP segments before it."
     )
 
 
@@ -189,14 +237,20 @@ def _check_conn(args: argparse.Namespace, replay: Replay) -> None:
 
 
 def _run_file(args: argparse.Namespace, fmt: str, path: str, out: IO[str]) -> int:
-    replay, _, cut_short = _read_file(path)
-    _check_conn(args, replay)
     if args.conversations:
+        replay, _, cut_short = _read_file(path, summary_only=True)
+        _check_conn(args, replay)
         _write(out, conversation_lines(replay, fmt, args.conn))
-    elif fmt == "json":
-        _write_chunks(out, replay.json_chunks(conn=args.conn, lang=args.lang))
     else:
-        _write_chunks(out, replay.text_chunks(conn=args.conn))
+        replay, _, cut_short = _read_file(path)
+        _check_conn(args, replay)
+        if fmt == "json":
+            def chunks(start: int, stop: int | None) -> Iterable[bytes]:
+                return replay.json_chunks(start, stop, conn=args.conn, lang=args.lang)
+        else:
+            def chunks(start: int, stop: int | None) -> Iterable[bytes]:
+                return replay.text_chunks(start, stop, conn=args.conn)
+        _write_rows(out, chunks, len(replay))
     out.flush()
     if cut_short:
         print(_cut_short_note(path, replay), file=sys.stderr)
@@ -229,7 +283,7 @@ def _run_stream(args: argparse.Namespace, fmt: str, stream: IO[bytes], out: IO[s
                 out.flush()
     damaged = replay.scanner.dead
     replay.finish()
-    if damaged or (replay.problems and not len(replay)):
+    if damaged or (replay.problems and not replay.scanner.segments):
         raise _input_error("the input", replay, head)
     if args.conversations:
         _write(out, conversation_lines(replay, fmt, args.conn))
@@ -283,7 +337,6 @@ def conversation_dict(s: ConversationSummary) -> dict:
             "segments": s.packets[0],
             "bytes": s.bytes[0],
             "wire_bytes": s.wire_bytes[0],
-            "first_state": s.first_states[0].value,
             "state": s.last_states[0].value,
         },
         "server": {
@@ -292,7 +345,6 @@ def conversation_dict(s: ConversationSummary) -> dict:
             "segments": s.packets[1],
             "bytes": s.bytes[1],
             "wire_bytes": s.wire_bytes[1],
-            "first_state": s.first_states[1].value,
             "state": s.last_states[1].value,
         },
         "start": round(s.start, 6),
