@@ -20,7 +20,7 @@ no urgent data, no timestamps, SACK is offered on SYNs but never used.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 
 from . import options as tcp_options
 from .frame import EndpointView, Timer
@@ -102,7 +102,7 @@ class Outgoing:
     window_full: bool = False
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Unacked:
     """An entry of the retransmission queue: what occupies [seq, seq + seg_len)."""
 
@@ -116,9 +116,12 @@ class _Unacked:
         return self.length + (1 if self.flags & SYN else 0) + (1 if self.flags & FIN else 0)
 
 
-@dataclass
+@dataclass(slots=True)
 class Endpoint:
-    """A TCP endpoint: its state, its TCB (RFC 9293 3.3.1) and its queues."""
+    """A TCP endpoint: its state, its TCB (RFC 9293 3.3.1) and its queues.
+
+    Everything an endpoint holds is immutable or a list of immutable things, so `clone()`
+    (a copy of the fields and of the lists) is an independent snapshot."""
 
     cfg: EndpointConfig
     state: State = State.CLOSED
@@ -167,6 +170,18 @@ class Endpoint:
 
     def __post_init__(self) -> None:
         self.rto_current = self.cfg.rto
+
+    def clone(self) -> "Endpoint":
+        """An independent copy (for the simulation's per-frame snapshots)."""
+        twin = object.__new__(Endpoint)
+        for name in _FIELD_NAMES:
+            setattr(twin, name, getattr(self, name))
+        twin.send_queue = list(self.send_queue)
+        twin.unacked = list(self.unacked)
+        twin.held = list(self.held)
+        twin.outbox = list(self.outbox)
+        twin.applied = list(self.applied)
+        return twin
 
     # ===================================================================== public API ===
 
@@ -686,16 +701,15 @@ class Endpoint:
         if not seq_lt(self.snd_una, ack):
             return False
         self.snd_una = ack
-        keep: list[_Unacked] = []
-        for entry in self.unacked:
-            end = seq_add(entry.seq, entry.seg_len)
-            if seq_le(end, ack):
-                continue
-            if seq_lt(entry.seq, ack):  # partly acknowledged data
-                done = seq_diff(ack, entry.seq)
-                entry = _Unacked(ack, entry.length - done, entry.flags & ~SYN, b"")
-            keep.append(entry)
-        self.unacked = keep
+        unacked = self.unacked
+        gone = 0  # the queue is in sequence order: drop what is acknowledged from the front
+        while gone < len(unacked) and seq_le(seq_add(unacked[gone].seq, unacked[gone].seg_len), ack):
+            gone += 1
+        if gone:
+            del unacked[:gone]
+        if unacked and seq_lt(unacked[0].seq, ack):  # partly acknowledged data
+            entry = unacked[0]
+            unacked[0] = _Unacked(ack, entry.length - seq_diff(ack, entry.seq), entry.flags & ~SYN, b"")
         # No RTT measurement here: new data acknowledged returns the RTO to its initial value.
         self.retries = 0
         self.rto_current = self.cfg.rto
@@ -836,3 +850,6 @@ class Endpoint:
             shown = win << self.rcv_shift
         seg = Segment(self.cfg.addr, self.cfg.port, dst, dport, seq % SEQ_MOD, ack % SEQ_MOD, flags, win, length, opts)
         self.outbox.append(Outgoing(seg, why, shown, retransmission, window_full))
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(Endpoint))

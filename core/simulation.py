@@ -24,7 +24,6 @@ ISNs when none are given) comes from one ``random.Random(seed)``, used in ``__in
 
 from __future__ import annotations
 
-import pickle
 import random
 from dataclasses import dataclass, field
 
@@ -50,7 +49,7 @@ class StepFailed(ScenarioError, IllegalCall):
 
 @dataclass
 class _Engine:
-    """Everything that changes during a run; pickled after every frame for fork()."""
+    """Everything that changes during a run; cloned after every frame for fork()."""
 
     clock: float
     client: Endpoint
@@ -69,6 +68,22 @@ class _Engine:
 
     def endpoint(self, role: str) -> Endpoint:
         return self.client if role == "client" else self.server
+
+    def clone(self) -> "_Engine":
+        """An independent copy. Segments, in-flight entries and frames are immutable and
+        shared; only the containers are copied."""
+        return _Engine(
+            clock=self.clock,
+            client=self.client.clone(),
+            server=self.server.clone(),
+            wire=self.wire.clone(),
+            step=self.step,
+            wait_until=self.wait_until,
+            next_row=self.next_row,
+            bases=dict(self.bases),
+            owed=list(self.owed),
+            user_acted=self.user_acted,
+        )
 
 
 class Simulation:
@@ -98,7 +113,7 @@ class Simulation:
         server = Endpoint(_config("server", setup, isn_s))
         self.timeline = ListTimeline(scenario.title["en"])
         self._e = _Engine(clock=0.0, client=client, server=server, wire=Wire(delay=setup.delay))
-        self._snapshots: list[bytes] = []
+        self._snapshots: list[_Engine] = []
         self._keep_snapshots = snapshots
         #: Every transition-table row the endpoints applied in this run (forks included).
         self.rows_used: set[str] = set()
@@ -111,7 +126,7 @@ class Simulation:
         twin.__dict__.update(self.__dict__)
         twin.timeline = ListTimeline(self.timeline.title, list(self.timeline))
         twin._snapshots = list(self._snapshots)
-        twin._e = pickle.loads(pickle.dumps(self._e, protocol=pickle.HIGHEST_PROTOCOL))
+        twin._e = self._e.clone()
         twin.rows_used = set(self.rows_used)
         twin.transitions = list(self.transitions)
         return twin
@@ -154,7 +169,7 @@ class Simulation:
             raise RuntimeError("this simulation keeps no snapshots (snapshots=False): it cannot fork")
         if not 0 <= index < len(self.timeline):
             raise IndexError(f"no frame {index} (the timeline has {len(self.timeline)})")
-        self._e = pickle.loads(self._snapshots[index])
+        self._e = self._snapshots[index].clone()
         self.timeline.truncate(index + 1)
         del self._snapshots[index + 1 :]
 
@@ -578,7 +593,7 @@ class Simulation:
         )
         self.timeline.append(frame)
         if self._keep_snapshots:
-            self._snapshots.append(pickle.dumps(e, protocol=pickle.HIGHEST_PROTOCOL))
+            self._snapshots.append(e.clone())
 
 
 def _first(*values: int | None) -> int:

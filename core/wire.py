@@ -20,6 +20,7 @@ Direction None means either side.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, replace
 
 from .segment import Segment
@@ -58,9 +59,16 @@ class InFlight:
     analysis: tuple[str, ...] = ()
 
 
+def _when(flight: InFlight) -> tuple[float, float]:
+    return (flight.arrival, flight.order)
+
+
 @dataclass
 class Wire:
-    """Segments in flight plus the faults armed for the next segment of a direction."""
+    """Segments in flight plus the faults armed for the next segment of a direction.
+
+    `flights` is kept in arrival order; its entries are immutable, so `clone()` (copies of
+    the two lists) is an independent snapshot."""
 
     delay: float = DEFAULT_DELAY
     flights: list[InFlight] | None = None
@@ -73,6 +81,16 @@ class Wire:
         if self.armed is None:
             self.armed = []
 
+    def clone(self) -> "Wire":
+        return Wire(self.delay, list(self.flights), list(self.armed), self.next_id)
+
+    def _insert(self, flight: InFlight) -> None:
+        bisect.insort(self.flights, flight, key=_when)
+
+    def _replace(self, old: InFlight, new: InFlight) -> None:
+        self.flights.remove(old)
+        self._insert(new)
+
     # ------------------------------------------------------------------- putting on ---
 
     def new_id(self) -> int:
@@ -84,10 +102,9 @@ class Wire:
         (already applied)."""
         # A held (delayed) segment of the same sender arrives right after this one.
         if not flight.injected:
-            for i, other in enumerate(self.flights):
-                if other.held and other.sender == flight.sender:
-                    self.flights[i] = replace(other, arrival=flight.arrival, order=flight.order + 0.5, held=False)
-        self.flights.append(flight)
+            for other in [f for f in self.flights if f.held and f.sender == flight.sender]:
+                self._replace(other, replace(other, arrival=flight.arrival, order=flight.order + 0.5, held=False))
+        self._insert(flight)
         if flight.injected:
             return None
         for k, (fault, direction) in enumerate(self.armed):
@@ -115,7 +132,7 @@ class Wire:
         ]
         if not candidates:
             return None
-        return min(candidates, key=lambda f: (f.arrival, f.order))
+        return candidates[0]  # flights are in arrival order
 
     def apply(self, fault: str, direction: str | None) -> InFlight | None:
         """Apply a fault to the in-flight segment it targets; None when nothing is in flight."""
@@ -125,7 +142,7 @@ class Wire:
         return self._apply(flight, fault)
 
     def _apply(self, flight: InFlight, fault: str) -> InFlight:
-        i = next(k for k, f in enumerate(self.flights) if f.id == flight.id)
+        flight = next(f for f in self.flights if f.id == flight.id)
         if fault == "drop":
             changed = replace(flight, lost=True, fault="drop")
         elif fault == "delay":
@@ -145,23 +162,25 @@ class Wire:
                 fault="duplicate",
                 held=False,
             )
-            self.flights.append(copy)
+            self._insert(copy)
         else:  # pragma: no cover - guarded by the simulation
             raise ValueError(f"unknown fault {fault!r}")
-        self.flights[i] = changed
+        if changed is not flight:
+            self._replace(flight, changed)
         return changed
 
     # ------------------------------------------------------------------- arriving ---
 
     def next_arrival(self) -> InFlight | None:
         """The in-flight segment that arrives (or is lost) first."""
-        if not self.flights:
-            return None
-        return min(self.flights, key=lambda f: (f.arrival, f.order))
+        return self.flights[0] if self.flights else None
 
     def remove(self, flight: InFlight) -> None:
-        self.flights = [f for f in self.flights if f.id != flight.id]
+        for i, f in enumerate(self.flights):
+            if f.id == flight.id:
+                del self.flights[i]
+                return
 
     def in_flight(self) -> list[InFlight]:
         """Everything on the wire, first to arrive first."""
-        return sorted(self.flights, key=lambda f: (f.arrival, f.order))
+        return list(self.flights)
