@@ -266,3 +266,106 @@ def test_stats_line_names_every_counter():
     assert stats_line(SessionStats(1, 0, 0, {}, 1, 1), "lo") == (
         "tcp-lab: 1 packet captured on lo, 0 dropped by the kernel, 0 skipped by the decoder; "
         "1 TCP segment in 1 conversation.")
+
+
+# -- an Ethernet interface: both directions kept -------------------------------------------
+
+
+@pytest.fixture
+def veth_pair():
+    """Two namespaces joined by a veth pair: va (10.9.0.1) in A, vb (10.9.0.2) in B.
+    (802.1Q sub-interfaces would test the VLAN-tag reinsertion too, but this kernel has no
+    8021q support: `ip link add ... type vlan` says "Unknown device type".)"""
+    from tcp_lab.captures.netns import Namespace
+
+    if os.geteuid() != 0:
+        pytest.fail("this test needs root (ip netns add)", pytrace=False)
+    with Namespace("tcplab-va") as a, Namespace("tcplab-vb") as b:
+        run = lambda *argv: subprocess.run(argv, check=True, capture_output=True)  # noqa: E731
+        run("ip", "link", "add", "va", "netns", a.name, "type", "veth", "peer", "name", "vb", "netns", b.name)
+        for ns, dev, last in ((a, "va", 1), (b, "vb", 2)):
+            run("ip", "-n", ns.name, "addr", "add", f"10.9.0.{last}/24", "dev", dev)
+            run("ip", "-n", ns.name, "link", "set", dev, "up")
+        yield a, b
+
+
+def cross_exchange(a, b, server_ip: str) -> None:
+    """A connects to B's server at `server_ip`, data both ways, both close."""
+    listener = b.socket()
+    listener.bind((server_ip, PORT))
+    listener.listen()
+    client = a.socket()
+    client.connect((server_ip, PORT))
+    server, _ = listener.accept()
+    client.sendall(b"ping" * 100)
+    server.recv(4096)
+    server.sendall(b"pong" * 100)
+    client.recv(4096)
+    client.close()
+    server.close()
+    listener.close()
+
+
+@pytest.mark.parametrize("reader", ["direct", "scapy"])
+def test_on_ethernet_both_directions_are_kept(veth_pair, tmp_path, reader):
+    a, b = veth_pair
+    with a.tcpdump(tmp_path / "oracle.pcap", iface="va", bpf=f"tcp port {PORT}") as dump:
+        with a.inside():
+            arphrd, linktype = resolve_interface("va")
+            cap = LiveCapture("va", f"tcp port {PORT}", arphrd=arphrd, reader=reader).open()
+        assert (arphrd, linktype, cap.kernel_bpf) == (1, 1, f"tcp port {PORT}")  # no `inbound` here
+        cap.start()
+        cap.wait_started(5)
+        cross_exchange(a, b, "10.9.0.2")
+        n = dump.wait_quiet(0.2)
+        stats = cap.stop()
+    got = cap.take()
+    oracle = pcap_records((tmp_path / "oracle.pcap").read_bytes())
+    outgoing = [d for *_, d in oracle if d[26:30] == socket.inet_aton("10.9.0.1")]
+    assert 0 < len(outgoing) < n  # A's own segments: kept, they are seen only once on Ethernet
+    assert [(w, d) for _, _, w, d in got] == [(w, d) for _, _, w, d in oracle]
+    assert stats.duplicates == 0 and stats.received == n
+
+
+# -- the demo's acts, as the screen will show them -------------------------------------------
+
+
+def test_demo_acts_label_the_segments_captured_during_them(netns):  # noqa: F811
+    from tcp_lab.core.explain import render
+    from tcp_lab.tui.live_demo import ACTS, Demo
+
+    with netns.inside():
+        demo = Demo(pause=0.15)
+        port = demo.prepare()
+        arphrd, _ = resolve_interface("lo")
+        cap = LiveCapture("lo", f"tcp port {port}", arphrd=arphrd).open()
+    session = LiveSession(cap)
+    seen = []
+    session.attach_demo(demo, seen.append)
+    cap.start()
+    cap.wait_started(5)
+    with netns.inside():  # the demo's thread (and its sockets) live in the namespace
+        demo.start()
+    assert demo.done.wait(10) and demo.error is None
+    cap.stop()
+    session.pump()
+    assert [a.explain.key for a in seen] == [f"demo:{name}" for name in ACTS]
+    assert [a.number for a in session.acts] == list(range(1, 9))
+    assert "127.0.0.1:%d" % port in render(session.acts[0].explain, "en")
+    replay = session.replay
+    labels = []
+    for row in range(len(replay)):
+        frame = replay.frame(row)
+        act = session.act_for_row(row).explain.key.removeprefix("demo:")
+        labels.append((act, frame.sender, frame.info.split("[")[1].split("]")[0], frame.segment.length > 0))
+    # Each segment falls in the act that caused it (delayed ACKs stay in their act).
+    acts_of = {}
+    for act, sender, flags, data in labels:
+        acts_of.setdefault(act, []).append((sender, flags, data))
+    assert "listen" not in acts_of and "client-close" not in acts_of  # no segment for these
+    assert acts_of["connect"] == [("client", "SYN", False), ("server", "SYN, ACK", False), ("client", "ACK", False)]
+    assert acts_of["client-data"][0] == ("client", "PSH, ACK", True)
+    assert acts_of["server-data"][0] == ("server", "PSH, ACK", True)
+    assert acts_of["half-close"] == [("client", "FIN, ACK", False), ("server", "ACK", False)]
+    assert acts_of["close-wait-data"] == [("server", "PSH, ACK", True), ("client", "ACK", False)]
+    assert acts_of["server-close"] == [("server", "FIN, ACK", False), ("client", "ACK", False)]

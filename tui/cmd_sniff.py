@@ -88,13 +88,21 @@ def _check_numbers(args: argparse.Namespace) -> None:
 
 
 def _run_screen(args, iface, bpf, arphrd, demo) -> int:
+    """The live screen: `tcp_lab.tui.live_app.run_live(session, demo, args) -> int`. The
+    session is open (socket, filter, --write file) before the screen starts, so every
+    error is a sentence on a terminal the screen never touched."""
     try:
         from tcp_lab.tui.live_app import run_live  # type: ignore[import-not-found]
     except ModuleNotFoundError as exc:
         if exc.name != "tcp_lab.tui.live_app":
             raise
         raise CliError("the live screen is not built yet; use --format text or --format json") from None
-    return int(run_live(args, iface, bpf, arphrd, demo) or 0)
+    session = open_session(args, iface, bpf, arphrd)
+    try:
+        return int(run_live(session, demo, args) or 0)
+    finally:
+        session.capture.stop()
+        session.close()
 
 
 class _StopSignals:
@@ -142,7 +150,7 @@ def open_session(args: argparse.Namespace, iface: str, bpf: str, arphrd: int):
 
 
 def _run_headless(args, fmt: str, iface: str, bpf: str, arphrd: int, demo) -> int:
-    from .live_session import Act, stats_line
+    from .live_session import stats_line
 
     out = sys.stdout
     err = sys.stderr
@@ -163,9 +171,8 @@ def _run_headless(args, fmt: str, iface: str, bpf: str, arphrd: int, demo) -> in
                 _write_chunks(out, replay.text_chunks(written, end))
             written = end
 
-    def announce(a) -> None:
-        session.add_act(Act(a.at, a.number, a.total, a.explain))
-        print(f"tcp-lab demo: {render(a.explain, lang)}", file=err, flush=True)
+    def announce(act) -> None:
+        print(f"tcp-lab demo: {render(act.explain, lang)}", file=err, flush=True)
 
     capture = session.capture
     with _StopSignals() as stop:
@@ -177,7 +184,7 @@ def _run_headless(args, fmt: str, iface: str, bpf: str, arphrd: int, demo) -> in
                 shown = "" if demo else f" (filter: {bpf})"
                 print(f"tcp-lab: capturing on {iface}{shown}; ctrl+c stops.", file=err, flush=True)
                 if demo is not None:
-                    demo.announce = announce
+                    session.attach_demo(demo, announce)
                     demo.start()
                 deadline = None if args.timeout is None else time.monotonic() + args.timeout
                 demo_over_at = None

@@ -157,11 +157,7 @@ def resolve_interface(iface: str) -> tuple[int, int]:
         socket.if_nametoindex(iface)
     except (OSError, ValueError):
         raise CliError(f"there is no network interface '{iface}' here; the interfaces are: {known}") from None
-    try:
-        with open(f"/sys/class/net/{iface}/type", encoding="ascii") as f:
-            arphrd = int(f.read().strip())
-    except (OSError, ValueError):
-        arphrd = ARPHRD_ETHER
+    arphrd = _device_type(iface)
     linktype = ARPHRD_TO_LINKTYPE.get(arphrd)
     if linktype is None:
         raise CliError(
@@ -169,6 +165,23 @@ def resolve_interface(iface: str) -> tuple[int, int]:
             f"capture it with tcpdump and pipe it in: {tcpdump_pipe_hint(iface, 'tcp')}"
         )
     return arphrd, linktype
+
+
+def _device_type(iface: str) -> int:
+    """The interface's ARPHRD type, from a packet socket bound to it (protocol 0: it
+    receives nothing), which answers for the caller's network namespace; sysfs as a
+    fallback (it shows the namespace it was mounted in)."""
+    try:
+        with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0) as probe:
+            probe.bind((iface, 0))
+            return int(probe.getsockname()[3])
+    except OSError:
+        pass
+    try:
+        with open(f"/sys/class/net/{iface}/type", encoding="ascii") as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return ARPHRD_ETHER
 
 
 def capture_filter(user_filter: str | None, port: int | None) -> str:

@@ -12,6 +12,21 @@ list, JSON and text writers are the replay's. The headless command (tui/cmd_snif
 calls `pump()` in a loop; the screen calls it from a timer, at most about 30 times a
 second, and repaints once per batch.
 
+What the live screen uses (tui/cmd_sniff.py opens the session, with every check done,
+before the screen starts, and hands it over with the demo, if any):
+
+- ``session.capture.start(started)``: start reading; `started` runs on the capture
+  thread (post a message from it) when the screen may say "capturing";
+- ``session.pump()`` on a timer: the number of new segments (0: nothing to repaint);
+- ``session.replay``: ``timeline(conn)`` / ``timeline()`` (they grow as segments
+  arrive: read ``len()`` again after a pump), ``conversations()`` (the connection list),
+  ``frame(row)``;
+- ``session.attach_demo(demo, on_act)`` then ``demo.start()``; ``session.acts``,
+  ``session.act_for_row(row)``: the demo's act explanation to show beside a frame;
+- ``session.stats()`` for the status line; ``session.capture.error`` (the capture
+  thread died: show it and stop); ``demo.done`` / ``demo.error``;
+- on quit: ``demo.abort()``, ``session.capture.stop()``, ``session.close()``.
+
 No thread here: `pump()` runs on whichever thread calls it.
 """
 
@@ -21,7 +36,7 @@ import errno
 import os
 import struct
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from tcp_lab.core.frame import Explanation
 from tcp_lab.core.pcapwrite import pcap_header
@@ -113,6 +128,23 @@ class LiveSession:
 
     def add_act(self, act: Act) -> None:
         self.acts.append(act)
+
+    def attach_demo(self, demo, on_act: "Callable[[Act], None] | None" = None) -> None:
+        """Record each act of `demo` (tui/live_demo.py) as it is announced (on the demo's
+        thread), then tell `on_act` (the headless command prints it; the screen posts it
+        to its own thread)."""
+
+        def announce(a) -> None:
+            act = Act(a.at, a.number, a.total, a.explain)
+            self.add_act(act)
+            if on_act is not None:
+                on_act(act)
+
+        demo.announce = announce
+
+    def act_for_row(self, row: int) -> Act | None:
+        """The demo act during which the segment of store row `row` was captured."""
+        return self.act_at(self.replay.store.ts[row])
 
     def act_at(self, ts: float) -> Act | None:
         """The demo act in progress at capture time `ts` (None before the first)."""
