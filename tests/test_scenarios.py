@@ -440,3 +440,56 @@ def test_parse_step_understands_the_step_language():
     assert parse_step("delay server").role == "server"
     assert parse_step("wait 0.5").amount == 0.5
     assert parse_step("Client Connect").role == "client"
+
+
+README_EXAMPLE = """\
+# A teacher's scenario: the client's FIN is lost and sent again.
+name = "lost-fin"
+steps = [
+  "server listen",
+  "client connect",
+  "run",                # the three-way handshake
+  "client send 1200",
+  "run",
+  "drop client",        # the wire will lose the next segment the client sends...
+  "client close",       # ...which is its FIN
+  "run",                # RTO: the FIN goes again; the server ends in CLOSE_WAIT
+  "server close",
+  "run",                # LAST_ACK, TIME_WAIT, then 2MSL later both CLOSED
+]
+
+[title]
+en = "The FIN is lost"
+zh = "FIN 丢失"
+
+[goal]
+en = "The client's FIN never arrives. Watch FIN_WAIT_1 wait for its RTO and send the FIN again."
+zh = "客户端的 FIN 没有到达。观察 FIN_WAIT_1 等到 RTO 超时后重发 FIN。"
+
+[setup]                 # optional
+delay = 0.1             # one-way delay of the wire, in seconds
+msl = 15                # so TIME_WAIT lasts 2 x 15 = 30 s
+
+[setup.client]          # optional; [setup.server] takes the same keys
+isn = 1000
+"""
+
+
+def test_the_readme_example_runs():
+    """The scenario file shown in README.md (keep the two in step)."""
+    from tcp_lab.core.simulation import Simulation
+
+    sc = load_file(README_EXAMPLE, "lost-fin.toml")
+    assert [s.line for s in sc.steps] == list(range(4, 15))
+    sim = Simulation(sc, isn_server=5000)
+    sim.run_to_end()
+    assert segments(sim) == HANDSHAKE + [
+        "client PSH+ACK 1 1 len=1200",
+        "server ACK 1 1201",
+        "client FIN+ACK 1201 1",
+        "client FIN+ACK 1201 1 RETX",
+        "server ACK 1 1202",
+        "server FIN+ACK 1 1202",
+        "client ACK 1202 2",
+    ]
+    assert events(sim, "drop", "timer") == [("drop", None, "drop", 0.6), ("timer", "client", "rto", 1.5), ("timer", "client", "2msl", 31.8)]

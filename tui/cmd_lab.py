@@ -86,7 +86,7 @@ def _lab(args: argparse.Namespace) -> int:
     # Run it once first, so a step that cannot run is reported before any output.
     trial = Simulation(scenario, snapshots=False, **choices)
     try:
-        trial.run_to_end()
+        trial.run_to_end(limit=1_000_000)
     except StepFailed as exc:
         raise CliError(str(exc)) from None
     fmt = resolve_format(getattr(args, "format", None))
