@@ -480,7 +480,7 @@ def test_the_readme_example_runs():
     from tcp_lab.core.simulation import Simulation
 
     sc = load_file(README_EXAMPLE, "lost-fin.toml")
-    assert [s.line for s in sc.steps] == list(range(4, 15))
+    assert [s.line for s in sc.steps] == list(range(4, 14))
     sim = Simulation(sc, isn_server=5000)
     sim.run_to_end()
     assert segments(sim) == HANDSHAKE + [
