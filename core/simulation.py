@@ -262,7 +262,7 @@ class Simulation:
             flight_id, fault = e.owed.pop(0)
             flight = next((f for f in e.wire.flights if f.id == flight_id), None)
             if flight is not None:
-                self._fault_frame(fault, flight, applied=True, direction=flight.sender)
+                self._fault_frame(fault, flight)
             return True
         return False
 
@@ -430,9 +430,10 @@ class Simulation:
                 explain=Explanation(f"fault.armed.{fault}", params),
             )
             return
-        self._fault_frame(fault, flight, applied=True, direction=flight.sender)
+        self._fault_frame(fault, flight)
 
-    def _fault_frame(self, fault: str, flight: InFlight, *, applied: bool, direction: str) -> None:
+    def _fault_frame(self, fault: str, flight: InFlight) -> None:
+        """A fault frame for a fault applied to `flight` (it carries the segment and its row)."""
         params = _segment_params(flight, flight.sender)
         params.update(fault=fault)
         self._frame(
