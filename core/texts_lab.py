@@ -420,10 +420,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "后关闭的一方没有 TIME_WAIT（RFC 9293 3.10.7.4）。",
     },
     "closing.rcv_ack": {
-        "en": "Nothing new for {who} in this state (it waits for the ACK of its FIN, or for TIME_WAIT to end): "
-        "the segment is ignored (RFC 9293 3.10.7.4).",
-        "zh": "对处于这个状态的{who_zh}来说没有新内容（它在等对自己 FIN 的确认，或者等 TIME_WAIT 结束）：忽略这个报文段"
-        "（RFC 9293 3.10.7.4）。",
+        "en": "This segment does not acknowledge {who}'s FIN (at most it acknowledges data sent before it), and "
+        "{who} expects nothing else in this state: SND.UNA moves up if it can, and {who} keeps waiting "
+        "(RFC 9293 3.10.7.4).",
+        "zh": "这个报文段没有确认{who_zh}的 FIN（最多确认了 FIN 之前的数据），而{who_zh}在这个状态下不期待别的东西："
+        "能推进 SND.UNA 就推进，然后继续等待（RFC 9293 3.10.7.4）。",
     },
     "time_wait.rcv_fin_again": {
         "en": "The peer sent its FIN again: {who}'s last ACK must have been lost. Since {who} is still in TIME_WAIT "

@@ -163,7 +163,8 @@ TABLE: tuple[Row, ...] = (
     _row("fin_wait_2.rcv_fin", FIN_WAIT_2, "fin", TIME_WAIT, "their FIN: ACK it, start the 2MSL timer", "3.10.7.4 eighth"),
     _row("closing.rcv_ack_of_fin", CLOSING, "ack_of_fin", TIME_WAIT, "our FIN is acknowledged: start the 2MSL timer", "3.10.7.4 fifth"),
     _row("last_ack.rcv_ack_of_fin", LAST_ACK, "ack_of_fin", CLOSED, "our FIN is acknowledged: delete the TCB", "3.10.7.4 fifth"),
-    _row("closing.rcv_ack", (CLOSING, LAST_ACK, TIME_WAIT), "ack", None, "nothing new for this state: ignore", "3.10.7.4 fifth"),
+    _row("closing.rcv_ack", (CLOSING, LAST_ACK, TIME_WAIT), "ack", None,
+         "not the ACK of our FIN (at most of data before it): note it, keep waiting", "3.10.7.4 fifth"),
     _row("time_wait.rcv_fin_again", TIME_WAIT, "fin_again", None, "the peer sent its FIN again (our ACK was lost): ACK it, restart 2MSL", "3.10.7.4 fifth, eighth"),
 )
 
