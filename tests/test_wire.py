@@ -147,3 +147,31 @@ def test_where_wireshark_adds_its_own_analysis(tmp_path):
     theirs = tshark_info(frames, tmp_path)
     assert [f.info for f in frames][2:] == [t.removeprefix("[TCP Retransmission] ") for t in theirs[2:]]
     assert all(t.startswith("[TCP Retransmission] ") for t in theirs[2:])
+
+
+def test_scapy_written_segments_read_back_the_same(tmp_path):
+    """The same check with scapy writing the packets (an independent pcap writer)."""
+    from scapy.layers.inet import IP, TCP
+    from scapy.layers.l2 import Ether
+    from scapy.packet import Raw
+    from scapy.utils import wrpcap
+
+    from tcp_lab.core import options
+
+    names = {options.MSS: "MSS", options.NOP: "NOP", options.SACK_PERM: "SAckOK", options.WS: "WScale"}
+    frames = at_client(run("handshake-teardown"))
+    packets = []
+    for i, f in enumerate(frames):
+        seg = f.segment
+        opts = [(names[k], b"" if k == options.SACK_PERM else v) for k, v in options.parse_options(seg.options)[0]]
+        pkt = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / IP(src=seg.src, dst=seg.dst) / TCP(
+            sport=seg.sport, dport=seg.dport, seq=seg.seq, ack=seg.ack, flags=seg.flags, window=seg.win, options=opts
+        )
+        if seg.length:
+            pkt = pkt / Raw(bytes(seg.length))
+        pkt.time = 1_700_000_000 + f.time + i * 1e-6
+        packets.append(pkt)
+    path = tmp_path / "scapy.pcap"
+    wrpcap(str(path), packets)
+    out = subprocess.run([*TSHARK[:1], "-r", str(path), *TSHARK[1:]], capture_output=True, text=True, check=True)
+    assert [f.info for f in frames] == out.stdout.splitlines()
