@@ -367,10 +367,13 @@ def analyze(
             while unacked and ((ack - unacked[0]) & MASK32) < HALF:
                 unacked.popleft()
         else:
-            kept = [end for end in unacked if ((ack - end) & MASK32) >= HALF]
-            unacked.clear()
-            unacked.extend(kept)
-            rev.unacked_sorted = all(
-                0 < ((b - a) & MASK32) <= HALF for a, b in zip(kept, kept[1:])
-            )
+            drop_acked(rev, ack)
     return bits, dupack_num, dupack_frame
+
+
+def drop_acked(flow: Flow, ack: int) -> None:
+    """Remove from an unsorted unacknowledged list every segment `ack` covers."""
+    kept = [end for end in flow.unacked if ((ack - end) & MASK32) >= HALF]
+    flow.unacked.clear()
+    flow.unacked.extend(kept)
+    flow.unacked_sorted = all(0 < ((b - a) & MASK32) <= HALF for a, b in zip(kept, kept[1:]))

@@ -327,3 +327,46 @@ def test_any_segment_sequence_is_tracked_and_written_consistently(segments):
     tl = r.timeline()
     assert list(r.json_lines(lang="zh")) == [frame_json(tl[i], "zh") for i in range(len(tl))]
     assert all(r.explain_text(row, "en") for row in range(len(r.store)))
+
+
+class _ReferenceTracker(Tracker):
+    FAST_ANALYSIS = False
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 1),
+            st.sampled_from([ACK, ACK, ACK | PSH, FIN | ACK, SYN, RST]),
+            st.sampled_from([0, 0, 0, 1, -1, 100]),
+            st.sampled_from([0, 0, 1, 100]),
+            st.sampled_from([0, 0, 1, 100]),
+            st.sampled_from([0.00001, 0.001, 0.3]),
+            st.sampled_from([0, 100, 100, 65535]),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_the_inline_analysis_fast_path_equals_analyze(segments):
+    d = Dialog().handshake()
+    seqs = [C + 1, S + 1]
+    for who, flags, jitter, ack_jitter, length, dt, win in segments:
+        send = d.c if who == 0 else d.s
+        send(flags, seqs[who] + jitter, seqs[1 - who] + ack_jitter, data=length, dt=dt, win=win)
+        seqs[who] += length + (1 if flags & (SYN | FIN) else 0)
+    data = capture(d)
+    fast, ref = Tracker(), _ReferenceTracker()
+    fast.feed(TcpScanner(flat=True).feed(data))
+    ref.feed(TcpScanner(flat=True).feed(data))
+    assert fast.store.analysis == ref.store.analysis
+    assert fast.store.dupack == ref.store.dupack
+
+
+def test_the_inline_analysis_fast_path_on_the_captures(crafted_bytes):
+    for data in [crafted_bytes] + [p.read_bytes() for p in SHIPPED]:
+        fast, ref = Tracker(), _ReferenceTracker()
+        fast.feed(TcpScanner(flat=True).feed(data))
+        ref.feed(TcpScanner(flat=True).feed(data))
+        assert fast.store.analysis == ref.store.analysis and fast.store.dupack == ref.store.dupack
