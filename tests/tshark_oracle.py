@@ -42,7 +42,11 @@ def tshark_rows(path: str | pathlib.Path) -> list[dict[str, str]]:
     cmd = ["tshark", "-r", str(path), *TSHARK_ARGS, "-T", "fields", "-E", "separator=\t", "-E", "occurrence=f"]
     for field in FIELDS:
         cmd += ["-e", field]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    # tshark exits with 2 for a capture cut short at its end, after printing every packet.
+    if proc.returncode != 0 and not (proc.returncode == 2 and "cut short" in proc.stderr):
+        raise RuntimeError(f"tshark failed on {path}: {proc.stderr.strip()}")
+    out = proc.stdout
     rows = []
     for line in out.splitlines():
         values = line.split("\t")
