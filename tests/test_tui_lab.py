@@ -18,7 +18,8 @@ from tui_helpers import lab_state, run_async, screen_picture, screen_text, toast
 from tcp_lab.core.explain import render
 from tcp_lab.core.scenario import builtin, get
 from tcp_lab.core.simulation import Simulation
-from tcp_lab.tui.app import LabCommands, lab_app
+from tcp_lab.tui.app import lab_app
+from tcp_lab.tui.commands import LabCommands
 from tcp_lab.tui.endpoint_pane import EndpointPane
 from tcp_lab.tui.help_screen import HelpScreen
 from tcp_lab.tui.keys import KEYS
@@ -382,3 +383,19 @@ def test_lab_mode_never_imports_scapy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "False"]
+
+
+@run_async
+async def test_clicking_a_ladder_line_jumps_to_that_event():
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press(*"n" * 8)  # the handshake is complete
+        ladder = app.screen.query_one(Ladder)
+        top = round(ladder.scroll_y)
+        target = 2 - top  # the SYN's line (line 3)
+        assert 0 <= target < ladder.scrollable_content_region.height
+        await pilot.click(ladder, offset=(30, target + 1))  # + its top border
+        c = app.screen.controller
+        assert c.timeline[c.cursor].event == "deliver" and c.timeline[c.cursor].sender == "client"
+        assert (lab_state(app)["client"], lab_state(app)["server"]) == ("SYN_SENT", "SYN_RCVD")
+        assert ladder.current_line() == 2

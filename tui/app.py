@@ -10,28 +10,27 @@ Lab mode never imports scapy (tests check sys.modules after mounting).
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any, Callable, Iterable
 
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 from textual.timer import Timer as TextualTimer
 from textual.widgets import Footer, Header
 
-from .call_menu import CALLS, CallMenu
 from .controller import LabController, NoTimer, Stepper
-from .help_screen import HelpScreen
-from .keys import KEYS, bindings
-from .scenario_picker import ScenarioPicker
+from .keys import bindings
+from .ladder import Ladder
 from .segment_log import SegmentLog
 from .timeline_view import TimelineView
 from .ui_text import ui
 
+# The modal screens (help, scenario chooser, app-call menu) and the command palette's
+# provider are imported when first used: the lab must open fast (issue 3: < 0.5 s).
 
-def _lang_text(value: Any, lang: str) -> str:
+
+def lang_text(value: Any, lang: str) -> str:
     if isinstance(value, dict):
         return value.get(lang) or value.get("en") or ""
     return str(value or "")
@@ -42,7 +41,7 @@ class LabScreen(Screen):
 
     BINDINGS = bindings()
 
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    #: 36 rows and more: room for the state in large type (lab.tcss).
     VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
 
     def __init__(
@@ -90,10 +89,10 @@ class LabScreen(Screen):
         """Bring every pane to the controller's cursor."""
         c = self.controller
         sc = self.scenario()
-        title = _lang_text(sc.title, self.lang) if sc is not None else getattr(c.timeline, "title", "tcp-lab")
+        title = lang_text(sc.title, self.lang) if sc is not None else getattr(c.timeline, "title", "tcp-lab")
         intro = None
         if c.cursor < 0:
-            goal = _lang_text(sc.goal, self.lang) if sc is not None else ""
+            goal = lang_text(sc.goal, self.lang) if sc is not None else ""
             body = ui("start_hint", self.lang) + (f"\n\n{ui('goal', self.lang)}: {goal}" if goal else "")
             intro = (title, body)
         self.view.show(c.cursor, absolute=self.absolute, lang=self.lang, intro=intro, initial=c.initial_views())
@@ -175,7 +174,8 @@ class LabScreen(Screen):
             self._note_end()
 
     @on(SegmentLog.RowChosen)
-    def _row_chosen(self, event: SegmentLog.RowChosen) -> None:
+    @on(Ladder.LineChosen)
+    def _row_chosen(self, event: SegmentLog.RowChosen | Ladder.LineChosen) -> None:
         if self.controller.jump(event.frame):
             self.show()
 
@@ -232,6 +232,7 @@ class LabScreen(Screen):
     def action_call_menu(self, role: str) -> None:
         if self._lab_only() is None:
             return
+        from .call_menu import CallMenu
 
         def chosen(result: tuple[str, int | None] | None) -> None:
             if result is not None:
@@ -255,6 +256,7 @@ class LabScreen(Screen):
         if lab is None:
             return
         current = getattr(lab.scenario, "name", None)
+        from .scenario_picker import ScenarioPicker
 
         def chosen(name: str | None) -> None:
             if name is not None:
@@ -285,49 +287,21 @@ class LabScreen(Screen):
         self.show()
 
     def action_help(self) -> None:
+        from .help_screen import HelpScreen
+
         self.app.push_screen(HelpScreen(self.lang))
 
     def action_quit(self) -> None:
         self.app.exit(0)
 
 
-class LabCommands(Provider):
-    """Every lab command in the command palette (ctrl+p): the keys, each app call, and
-    each scenario by title."""
+def _lab_commands_provider():
+    from .commands import LabCommands
 
-    def _lab_commands(self) -> list[tuple[str, Callable[[], Any], str]]:
-        screen = _lab_screen(self.app)
-        if screen is None:
-            return []
-        out: list[tuple[str, Callable[[], Any], str]] = []
-        for key in KEYS:
-            out.append((key.en, partial(screen.run_action, key.action), f"key: {key.display}"))
-        if screen.lab is not None:
-            for role in ("client", "server"):
-                for _, call, nbytes, en, _zh in CALLS:
-                    out.append((f"{role.capitalize()}: {call}()", partial(screen.app_call, role, call, nbytes), en))
-            try:
-                scenarios = screen.scenario_list()
-            except Exception:  # noqa: BLE001 - no scenarios is not worth a crash in the palette
-                scenarios = []
-            for sc in scenarios:
-                title = _lang_text(sc.title, "en")
-                out.append((f"Scenario: {title}", partial(screen.choose_scenario, sc.name), _lang_text(sc.goal, "en")))
-        return out
-
-    async def discover(self) -> Hits:
-        for name, command, help_text in self._lab_commands():
-            yield DiscoveryHit(name, command, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for name, command, help_text in self._lab_commands():
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(name), command, help=help_text)
+    return LabCommands
 
 
-def _lab_screen(app: App) -> LabScreen | None:
+def lab_screen_of(app: App) -> LabScreen | None:
     for screen in reversed(app.screen_stack):
         if isinstance(screen, LabScreen):
             return screen
@@ -339,7 +313,7 @@ class LabApp(App[int]):
 
     CSS_PATH = "lab.tcss"
     TITLE = "tcp-lab"
-    COMMANDS = App.COMMANDS | {LabCommands}
+    COMMANDS = App.COMMANDS | {lambda: _lab_commands_provider()}
     BINDINGS = [Binding("ctrl+q", "quit_lab", "Quit", show=False, priority=True)]
     ENABLE_COMMAND_PALETTE = True
 
@@ -366,7 +340,7 @@ class LabApp(App[int]):
 
     @property
     def lab_screen(self) -> LabScreen:
-        screen = _lab_screen(self)
+        screen = lab_screen_of(self)
         assert screen is not None
         return screen
 

@@ -45,6 +45,7 @@ KEYS: tuple[Key, ...] = (
 LOG_KEYS: tuple[tuple[str, str, str, str], ...] = (
     ("↑  ↓  PgUp  PgDn", "↑  ↓  PgUp  PgDn", "Jump to another segment's row (the whole screen follows)", "跳到另一个报文段的行（整个画面随之变化）"),
     ("click a row", "点击一行", "Jump to that segment", "跳到该报文段"),
+    ("click the ladder", "点击时序图", "Jump to that event", "跳到该事件"),
 )
 
 

@@ -13,12 +13,16 @@ lines are drawn, so a capture of a million segments scrolls as fast as a handsha
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
+from rich.style import Style
+from textual import events
 from textual.geometry import Size
+from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -63,6 +67,23 @@ class Ladder(ScrollView, can_focus=False):
     Ladder > .ladder--future { text-style: dim; }
     """
 
+    @dataclass
+    class LineChosen(Message):
+        """The user clicked a ladder line: the screen should jump to `frame` (the line's
+        last frame: a segment's arrival, or the event itself)."""
+
+        ladder: "Ladder"
+        line: int
+        frame: int
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        line = round(self.scroll_y) + offset.y
+        if 0 <= line < self.visible_line_count():
+            self.post_message(self.LineChosen(self, line, self.index.line_frames(line)[-1]))
+
     def __init__(self, index: TimelineIndex, *, reveal: Reveal = "upto", id: str | None = None) -> None:
         super().__init__(id=id)
         self.index = index
@@ -70,6 +91,7 @@ class Ladder(ScrollView, can_focus=False):
         self.cursor = -1
         self.absolute = False
         self.lang = "en"
+        self._styles: dict[str, Style] | None = None
 
     # -- what the screen asks ---------------------------------------------------------
 
@@ -125,17 +147,31 @@ class Ladder(ScrollView, can_focus=False):
 
     # -- drawing ----------------------------------------------------------------------
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles = None
+
+    def _style_table(self) -> dict[str, Style]:
+        """The line styles, worked out once per style change (not per line drawn)."""
+        if self._styles is None:
+            table = {name: self.get_component_rich_style(f"ladder--{name}", partial=True) for name in _PIECE_STYLES}
+            table["base"] = self.rich_style
+            table["current"] = self.get_component_rich_style("ladder--current", partial=True)
+            table["future"] = self.get_component_rich_style("ladder--future", partial=True)
+            self._styles = table
+        return self._styles
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         line = round(self.scroll_y) + y
-        base = self.rich_style
+        styles = self._style_table()
+        base = styles["base"]
         if line >= self.visible_line_count() or width <= 0:
             return Strip.blank(width, base)
-        styles = {name: self.get_component_rich_style(f"ladder--{name}", partial=True) for name in _PIECE_STYLES}
         if line == self.current_line():
-            base = base + self.get_component_rich_style("ladder--current", partial=True)
+            base = base + styles["current"]
         elif self.reveal == "all" and self.index.line_first[line] > self.cursor:
-            base = base + self.get_component_rich_style("ladder--future", partial=True)
+            base = base + styles["future"]
         segments = [Segment(text, base + styles[kind] if kind else base) for text, kind in self._pieces(line, width)]
         return Strip(segments, width).crop_extend(0, width, base)
 
@@ -232,7 +268,9 @@ def note_text(frame: Frame, lang: str) -> str:
     if frame.event == "timer":
         return ui("timer_fires", lang).format(timer=(frame.timer or "").upper())
     if frame.event == "fault":
-        return ui("fault_note", lang).format(fault=frame.fault or "")
+        fault = frame.fault or ""
+        named = ui(fault, lang) if fault in ("drop", "duplicate", "delay", "old-syn") else fault
+        return ui("fault_note", lang).format(fault=named)
     return frame.event
 
 

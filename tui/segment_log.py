@@ -17,6 +17,7 @@ from typing import Literal
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
+from rich.style import Style
 from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
@@ -137,6 +138,7 @@ class SegmentLog(ScrollView, can_focus=True, inherit_bindings=False):
         self.reveal: Reveal = reveal
         self.cursor = -1
         self.absolute = False
+        self._styles: dict[str, Style] | None = None
 
     # -- what the screen asks ---------------------------------------------------------
 
@@ -201,18 +203,32 @@ class SegmentLog(ScrollView, can_focus=True, inherit_bindings=False):
 
     # -- drawing ----------------------------------------------------------------------
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles = None
+
+    def _style_table(self) -> dict[str, Style]:
+        """The row styles, worked out once per style change (not per row drawn)."""
+        if self._styles is None:
+            names = ("selected", "c2s", "s2c", "lost", "flight", "duplicate", "future")
+            table = {name: self.get_component_rich_style(f"segment-log--{name}", partial=True) for name in names}
+            table["base"] = self.rich_style
+            self._styles = table
+        return self._styles
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         row = round(self.scroll_y) + y
-        base = self.rich_style
+        styles = self._style_table()
+        base = styles["base"]
         if row >= self.row_count() or width <= 0:
             return Strip.blank(width, base)
         values, kind = self._row(row)
-        style = base + self.get_component_rich_style(f"segment-log--{kind}", partial=True)
+        style = base + styles[kind]
         if row == self.selected_row():
-            style += self.get_component_rich_style("segment-log--selected", partial=True)
+            style += styles["selected"]
         elif self.reveal == "all" and self.index.row_first[row] > self.cursor:
-            style += self.get_component_rich_style("segment-log--future", partial=True)
+            style += styles["future"]
         text = self.columns(width).cells(values)
         return Strip([Segment(text, style)], cell_len(text)).crop_extend(0, width, style)
 

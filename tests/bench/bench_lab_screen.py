@@ -1,0 +1,241 @@
+"""How fast the lab screen opens and steps (issue 3's targets), measured, not asserted.
+
+    uv run python tests/bench/bench_lab_screen.py            # all three parts
+    uv run python tests/bench/bench_lab_screen.py open       # one part: open | steps | rows
+
+- **open**: from a fresh interpreter to the first painted screen (import tcp-lab's lab
+  modules, build the default scenario's Simulation, mount the app headless at 80x24), the
+  median of 5 runs; and whether scapy got imported (it must not).
+- **steps**: a free-play connection driven to thousands of frames (data sent back and
+  forth), then the time one step takes: the screen brought to the new cursor (`show`) and
+  the whole screen composited (`render_update(full=True)`, what Textual does for a full
+  repaint), for steps forward at the end, back in the middle and jumps; at 80x24 and 140x40.
+- **rows**: the panes as the replay screen uses them over a timeline of 1,000,000 captured
+  segments: indexing time, and the time to show and paint a step anywhere in it.
+
+Target (issue 3): open < 0.5 s; a step < 16 ms (one frame at 60 Hz).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+
+#: The floor: Textual itself, importing textual.app and painting one Static.
+BASELINE_SNIPPET = textwrap.dedent(
+    """
+    import time
+    t0 = time.perf_counter()
+    import asyncio, sys
+    from textual.app import App
+    from textual.widgets import Static
+    t_import = time.perf_counter()
+
+    class Hello(App):
+        def compose(self):
+            yield Static("hello")
+
+    async def main():
+        app = Hello()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            t_mount = time.perf_counter()
+            print(t_import - t0, t_mount - t0, "scapy" in sys.modules)
+
+    asyncio.run(main())
+    """
+)
+
+OPEN_SNIPPET = textwrap.dedent(
+    """
+    import time
+    t0 = time.perf_counter()
+    import asyncio, sys
+    from tcp_lab.core.scenario import get
+    from tcp_lab.core.simulation import Simulation
+    from tcp_lab.tui.app import lab_app
+    t_import = time.perf_counter()
+
+    async def main():
+        app = lab_app(Simulation(get("handshake-teardown"), isn_client=1000, isn_server=5000))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            t_mount = time.perf_counter()
+            print(t_import - t0, t_mount - t0, "scapy" in sys.modules)
+
+    asyncio.run(main())
+    """
+)
+
+
+def _open_times(snippet: str, runs: int) -> tuple[list[float], list[float], list[float], bool]:
+    imports, totals, walls, scapy = [], [], [], False
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-c", snippet], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        line = proc.stdout.readline()
+        walls.append(time.perf_counter() - t0)
+        proc.wait()
+        t_import, t_total, has_scapy = line.split()
+        imports.append(float(t_import))
+        totals.append(float(t_total))
+        scapy = scapy or has_scapy == "True"
+    return imports, totals, walls, scapy
+
+
+def bench_open(runs: int = 7) -> None:
+    ms = lambda xs: f"{statistics.median(xs) * 1000:.0f} ms"  # noqa: E731
+    for name, snippet in (("textual hello-world (the floor)", BASELINE_SNIPPET), ("tcp-lab lab", OPEN_SNIPPET)):
+        imports, totals, walls, scapy = _open_times(snippet, runs)
+        print(f"open, {name} (median of {runs}): imports {ms(imports)}; imports + mount + first paint {ms(totals)}; "
+              f"from exec of a fresh interpreter {ms(walls)}; scapy imported: {scapy}")
+
+
+def _percentiles(samples: list[float]) -> str:
+    samples = sorted(samples)
+    p50 = samples[len(samples) // 2]
+    p95 = samples[int(len(samples) * 0.95) - 1]
+    return f"median {p50 * 1000:.2f} ms, p95 {p95 * 1000:.2f} ms, max {samples[-1] * 1000:.2f} ms"
+
+
+def _free_play(frames_wanted: int):
+    """A simulation driven to about `frames_wanted` frames: a connection, then data both ways."""
+    from tcp_lab.core.scenario import get
+    from tcp_lab.core.simulation import Simulation
+
+    sim = Simulation(get("free-play"), isn_client=1000, isn_server=5000)
+    sim.app_call("server", "listen")
+    sim.app_call("client", "connect")
+    sim.run_to_end()
+    role = "client"
+    while len(sim.timeline) < frames_wanted:
+        sim.app_call(role, "send", 100)
+        sim.run_to_end()
+        role = "server" if role == "client" else "client"
+    return sim
+
+
+async def _time_steps(app, size, moves) -> list[float]:
+    screen = app.screen
+    samples = []
+    for move in moves:
+        t0 = time.perf_counter()
+        move(screen)
+        screen._compositor.render_update(full=True)
+        samples.append(time.perf_counter() - t0)
+    return samples
+
+
+def bench_steps(frames_wanted: int = 5000) -> None:
+    from tcp_lab.tui.app import lab_app
+
+    t0 = time.perf_counter()
+    sim = _free_play(frames_wanted)
+    print(f"steps: free play driven to {len(sim.timeline)} frames in {time.perf_counter() - t0:.2f} s")
+
+    async def run(size):
+        app = lab_app(sim, highlight_seconds=None)
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            screen = app.screen
+            c = screen.controller
+            c.jump(c.length - 1)
+            screen.show()
+            await pilot.pause()
+            back = await _time_steps(app, size, [lambda s: s.action_prev()] * 300)
+            fwd = await _time_steps(app, size, [lambda s: s.action_next()] * 300)
+            jumps = await _time_steps(
+                app, size, [lambda s, i=i: (s.controller.jump((i * 7919) % c.length), s.show()) for i in range(300)]
+            )
+            print(f"  {size[0]}x{size[1]}: step back {_percentiles(back)}")
+            print(f"  {size[0]}x{size[1]}: step on  {_percentiles(fwd)}")
+            print(f"  {size[0]}x{size[1]}: jump     {_percentiles(jumps)}")
+            # A fault at a step in the middle forks the timeline: copy the simulation, fork
+            # it, act, re-index, repaint. Each try starts from the whole run again.
+            forks = []
+            for k in range(10):
+                c.sim = copy.deepcopy(full)
+                c.timeline = c.sim.timeline
+                c.index.retarget(c.timeline)
+                c.jump(len(full.timeline) // 2 - k)
+                t = time.perf_counter()
+                screen.action_fault("drop")
+                screen._compositor.render_update(full=True)
+                forks.append(time.perf_counter() - t)
+            print(f"  {size[0]}x{size[1]}: fork at the middle of {len(full.timeline):,} frames {_percentiles(forks)}")
+
+    full = sim
+    for size in ((80, 24), (140, 40)):
+        sim = copy.deepcopy(full)
+        asyncio.run(run(size))
+
+
+def _million(count: int):
+    """A timeline of `count` captured segments (the handshake and teardown, repeated)."""
+    from dataclasses import replace
+
+    from lab_fixture import captured
+
+    from tcp_lab.core.frame import ListTimeline
+
+    pattern = list(captured())
+    frames = []
+    step = pattern[-1].time + 0.001
+    for n in range(count):
+        base = pattern[n % len(pattern)]
+        frames.append(replace(base, no=n + 1, time=base.time + (n // len(pattern)) * step))
+    return ListTimeline("a million captured segments", frames)
+
+
+def bench_rows(count: int = 1_000_000) -> None:
+    from textual.app import App
+
+    from tcp_lab.tui.timeline_index import TimelineIndex
+    from tcp_lab.tui.timeline_view import TimelineView
+
+    t0 = time.perf_counter()
+    tl = _million(count)
+    t1 = time.perf_counter()
+    index = TimelineIndex(tl)
+    index.sync()
+    t2 = time.perf_counter()
+    print(f"rows: {count:,} captured segments built in {t1 - t0:.1f} s, indexed in {t2 - t1:.2f} s")
+
+    class Replayish(App):
+        def compose(self):
+            yield TimelineView(index, reveal="all", highlight_seconds=None)
+
+    async def run():
+        app = Replayish()
+        async with app.run_test(size=(140, 40)) as pilot:
+            view = app.query_one(TimelineView)
+            samples = []
+            for i in range(300):
+                cursor = (i * 104_729) % count
+                t = time.perf_counter()
+                view.show(cursor)
+                app.screen._compositor.render_update(full=True)
+                samples.append(time.perf_counter() - t)
+            await pilot.pause()
+            print(f"  140x40: show + paint a step anywhere in {count:,} rows: {_percentiles(samples)}")
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    parts = sys.argv[1:] or ["open", "steps", "rows"]
+    if "open" in parts:
+        bench_open()
+    if "steps" in parts:
+        bench_steps()
+    if "rows" in parts:
+        bench_rows()
