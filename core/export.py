@@ -257,7 +257,8 @@ def _host(addr: str, port: int) -> str:
 
 def _side_note(role: str, y: int, text: str, colour: str) -> str:
     if role == "client":
-        X
+        return f'<text x="{_X["client"] - 12}" y="{y - 8}" text-anchor="end" font-style="italic" fill="{colour}">{escape(text)}</text>'
+    return f'<text x="{_X["server"] + 12}" y="{y - 8}" font-style="italic" fill="{colour}">{escape(text)}</text>'
 
 
 def _state_label(role: str, y: int, state: str) -> str:
