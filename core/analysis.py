@@ -18,8 +18,6 @@ is why tcp-lab shows them beside, not instead of, the inferred states (core/infe
 
 from __future__ import annotations
 
-from collections import deque
-
 from .segment import ACK, FIN, RST, SYN
 
 # Analysis flags (Wireshark's TCP_A_* values are different; these are ours, one bit each).
@@ -168,7 +166,7 @@ class Flow:
         #: The end sequence numbers of segments sent and not yet acknowledged, oldest
         #: first. Only their number matters (Wireshark stops counting at 10,000 and then
         #: no longer adds one for a SYN or FIN to nextseq).
-        self.unacked: deque[int] = deque()
+        self.unacked: list[int] = []
         #: True while `unacked` is in increasing sequence order (then acknowledged ones
         #: are a prefix and pop off the left).
         self.unacked_sorted = True
@@ -364,16 +362,24 @@ def analyze(
     unacked = rev.unacked
     if unacked:
         if rev.unacked_sorted:
-            while unacked and ((ack - unacked[0]) & MASK32) < HALF:
-                unacked.popleft()
+            if ((ack - unacked[0]) & MASK32) < HALF:
+                drop_acked_prefix(unacked, ack)
         else:
             drop_acked(rev, ack)
     return bits, dupack_num, dupack_frame
 
 
+def drop_acked_prefix(unacked: list[int], ack: int) -> None:
+    """Remove the leading segments `ack` covers from a sorted unacknowledged list."""
+    k = 1
+    n = len(unacked)
+    while k < n and ((ack - unacked[k]) & MASK32) < HALF:
+        k += 1
+    del unacked[:k]
+
+
 def drop_acked(flow: Flow, ack: int) -> None:
     """Remove from an unsorted unacknowledged list every segment `ack` covers."""
     kept = [end for end in flow.unacked if ((ack - end) & MASK32) >= HALF]
-    flow.unacked.clear()
-    flow.unacked.extend(kept)
+    flow.unacked[:] = kept
     flow.unacked_sorted = all(0 < ((b - a) & MASK32) <= HALF for a, b in zip(kept, kept[1:]))

@@ -87,6 +87,8 @@ _STEADY_CODES = _steady_codes()
 
 
 _ACC_ECN_SETUP = AE | CWR | ECE
+#: Placeholder until a conversation gets its own observer (Tracker._new_conversation).
+_NO_OBSERVER = Observer()
 _SYN_ACK = SYN | ACK
 
 
@@ -116,11 +118,9 @@ class Conversation:
         "first_states",
         "server_initial",
         "overrides",
-        "snapshots",
         "reused_by",
         "reuses",
         "ctl_rows",
-        "keys",
     )
 
     def __init__(self, cid: int, ip_version: int, addr: tuple[bytes, bytes], port: tuple[int, int]) -> None:
@@ -145,7 +145,7 @@ class Conversation:
         self.counts = [0, 0, 0, 0, 0, 0]
         #: True once both of Wireshark's base sequence numbers are known.
         self.bases_done = False
-        self.set_observer(Observer())
+        self.set_observer(_NO_OBSERVER)
         self.first_ts = 0.0
         self.last_ts = 0.0
         self.first_states: tuple[int, int] = (CLOSED, LISTEN)
@@ -154,15 +154,10 @@ class Conversation:
         #: Rows that did not reach their receiver: row -> LOST, or the row at which they
         #: arrived after all (a FIN that crossed the peer's).
         self.overrides: dict[int, int] = {}
-        #: Observer copies taken before rows that carry SYN, FIN or RST: (row, Observer),
-        #: to infer the conversation again from there (`revise`).
-        self.snapshots: list[tuple[int, Observer]] = []
         #: (role, SYN / SYN|ACK / FIN, sequence number) -> the last row carrying it.
         self.ctl_rows: dict[tuple[int, int, int], int] = {}
         self.reused_by: int | None = None  # the conversation that reused its ports
         self.reuses: int | None = None  # the conversation whose ports it reused
-        #: Its two keys in the tracker's lookup table.
-        self.keys: tuple[Any, Any] = ((), ())
 
     def set_observer(self, observer: Observer) -> None:
         """Use `observer` from now on (the hot loop reads its parts directly)."""
@@ -259,7 +254,6 @@ class Tracker:
         conv.last_ts = ts
         fwd_key = (src, dst, sport, dport)
         rev_key = (dst, src, dport, sport)
-        conv.keys = (fwd_key, rev_key)
         self._lookup[fwd_key] = (conv, sender_role)
         self._lookup[rev_key] = (conv, 1 - sender_role)
         self.conversations.append(conv)
@@ -409,8 +403,8 @@ class Tracker:
                 unacked = rev.unacked
                 if unacked:
                     if rev.unacked_sorted:
-                        while unacked and ((ack - unacked[0]) & M) < 0x80000000:
-                            unacked.popleft()
+                        if ((ack - unacked[0]) & M) < 0x80000000:
+                            an.drop_acked_prefix(unacked, ack)
                     else:
                         an.drop_acked(rev, ack)
             else:
@@ -472,8 +466,7 @@ class Tracker:
                     elif flags & ACK and rev.win_scale == -2:
                         fwd.win_scale = -2
                 observer = conv.observer
-                if flags & 7:
-                    conv.snapshots.append((row, observer.copy()))
+                before = conv.state_byte
                 step = observer.step(role, flags, seq, ack, length, win_scaled, ts)
                 sides = observer.sides
                 states = (sides[0].state << 4) | sides[1].state
@@ -507,7 +500,7 @@ class Tracker:
             counts[4 + role] += wirelen
             conv.last_ts = ts
             if flags & 7 or evidence is not None:
-                self._hindsight(conv, row, role, flags, seq, evidence)
+                self._hindsight(conv, row, role, flags, seq, evidence, before)
             row += 1
         return row - start_row
 
@@ -596,9 +589,12 @@ class Tracker:
 
     # -- hindsight ----------------------------------------------------------------------
 
-    def _hindsight(self, conv: Conversation, row: int, role: int, flags: int, seq: int, evidence: str | None) -> None:
+    def _hindsight(
+        self, conv: Conversation, row: int, role: int, flags: int, seq: int, evidence: str | None, before: int
+    ) -> None:
         """Look back when a segment shows that an earlier one did not arrive (or that the
-        server was not listening), and infer the conversation again if so."""
+        server was not listening), and infer the conversation again if so. `before` is
+        the states byte before this row."""
         store = self.store
         rows = conv.rows
         overrides: dict[int, int] = {}
@@ -614,14 +610,14 @@ class Tracker:
             # (RFC 9293 3.10.7.1: <SEQ=SEG.ACK><CTL=RST>). If we thought it still had one,
             # it had dropped it silently (an orphaned FIN_WAIT_2 timing out on Linux ...)
             # before that segment arrived.
-            if not flags & ACK and len(rows) >= 2 and conv.snapshots and conv.snapshots[-1][0] == row:
+            if not flags & ACK and len(rows) >= 2:
                 prev = rows[-2]
-                before = conv.snapshots[-1][1].sides[role].state
+                sender_before = (before >> 4) if role == CLIENT else (before & 0xF)
                 if (
                     (1 if store.meta[prev] & META_FROM_SERVER else 0) != role
                     and store.flags[prev] & ACK
                     and store.ack[prev] == seq
-                    and before not in (CLOSED, LISTEN)
+                    and sender_before not in (CLOSED, LISTEN)
                     and prev not in conv.overrides
                 ):
                     overrides[prev] = GONE
@@ -711,19 +707,10 @@ class Tracker:
         rows = conv.rows
         if server_initial is not None and server_initial != conv.server_initial:
             conv.server_initial = server_initial
-            first = 0
-            observer = conv.initial_observer()
-        else:
-            earliest = min(overrides) if overrides else rows[0]
-            first = 0
-            observer = conv.initial_observer()
-            for r, snap in reversed(conv.snapshots):
-                if r <= earliest:
-                    first = bisect_left(rows, r)
-                    observer = snap.copy()
-                    break
-        # Drop the snapshots from there on; they are taken again below.
-        conv.snapshots = [(r, o) for r, o in conv.snapshots if r < rows[first]]
+        # Infer the whole conversation again from its start (revisions are rare; keeping
+        # observer copies to start later would cost memory for every conversation).
+        first = 0
+        observer = conv.initial_observer()
         late: dict[int, list[int]] = {}
         for r, how in conv.overrides.items():
             if how >= 0:
@@ -732,8 +719,6 @@ class Tracker:
             r = rows[i]
             flags = store.flags[r]
             role = 1 if store.meta[r] & META_FROM_SERVER else 0
-            if flags & (SYN | FIN | RST):
-                conv.snapshots.append((r, observer.copy()))
             how = conv.overrides.get(r)
             step = observer.step(
                 role, flags, store.seq[r], store.ack[r], store.length[r], store.win_scaled(r), store.ts[r],
