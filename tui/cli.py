@@ -8,6 +8,7 @@ and exit code 2 (bad input) or 3 (missing permission or device), never a traceba
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import sys
@@ -108,6 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # `tcp-lab`, `tcp-lab --seed 1`, `tcp-lab lost-syn`: the lab is the default command.
             args_list = ["lab", *args_list]
         args = parser.parse_args(args_list)
+        _check_standard_streams(args)
         module = importlib.import_module(COMMANDS[args.command])
         return int(module.run(args) or 0)
     except CliError as exc:
@@ -117,16 +119,57 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): not an error of ours; stay quiet.
-        try:
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
-        except OSError:
-            pass
+        _silence_stdout()
         return 0
-    except Exception as exc:  # noqa: BLE001 - the last guard: one sentence, never a traceback
-        if os.environ.get("TCP_LAB_DEBUG"):
-            raise
-        _say(f"internal error: {type(exc).__name__}: {exc} (set TCP_LAB_DEBUG=1 for a traceback; please report it).")
+    except OSError as exc:
+        # Output that cannot be written (a full disk, a broken stdout) is the user's
+        # environment, not a bug: one sentence. Other OS errors fall through.
+        if exc.errno not in _WRITE_ERRNOS and not _stdout_broken():
+            return _internal_error(exc)
+        _silence_stdout()
+        where = f" {exc.filename}" if exc.filename else ""
+        _say(f"cannot write{where}: {exc.strerror or exc}.")
         return 1
+    except Exception as exc:  # noqa: BLE001 - the last guard: one sentence, never a traceback
+        return _internal_error(exc)
+
+
+#: OS errors that only writing gives: the disk or the quota is full, the file too big.
+_WRITE_ERRNOS = frozenset((errno.ENOSPC, errno.EDQUOT, errno.EFBIG))
+
+
+def _internal_error(exc: BaseException) -> int:
+    if os.environ.get("TCP_LAB_DEBUG"):
+        raise exc
+    _say(f"internal error: {type(exc).__name__}: {exc} (set TCP_LAB_DEBUG=1 for a traceback; please report it).")
+    return 1
+
+
+def _check_standard_streams(args: argparse.Namespace) -> None:
+    """A process started with stdout (or, reading '-', stdin) closed gets one sentence."""
+    if sys.stdout is None:
+        raise CliError("standard output is closed: there is nowhere to write")
+    if sys.stdin is None and getattr(args, "file", None) == "-":
+        raise CliError("standard input is closed: there is no capture to read from '-'")
+
+
+def _stdout_broken() -> bool:
+    """True when writing to stdout fails (checked after an OSError escaped)."""
+    if sys.stdout is None:
+        return True
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        return True
+    return False
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's flush at exit stays quiet."""
+    try:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+    except OSError:
+        pass
 
 
 def _say(message: str) -> None:
