@@ -249,15 +249,21 @@ class Replay:
 
     def feed(self, chunk: bytes) -> int:
         """Take the next bytes of the capture; returns how many segments they added."""
-        added = self.tracker.feed(self.scanner.feed(chunk))
+        return self._track(self.scanner.feed(chunk))
+
+    def _track(self, items: list[tuple]) -> int:
+        added = self.tracker.feed(items)
         if self.tracker.revised:
-            for row in self.tracker.take_revised():
-                self._tcb_cache.pop(self.store.conv[row], None)
+            revised = self.tracker.take_revised()
+            if not self.tracker.summary_only:
+                for row in revised:
+                    self._tcb_cache.pop(self.store.conv[row], None)
         return added
 
     def feed_segments(self, items: list[tuple]) -> int:
-        """Track already-decoded flat segment tuples (a live sniffer's)."""
-        return self.tracker.feed(items)
+        """Track already-decoded flat segment tuples (a live sniffer's: (frame_no, ts,
+        wirelen, *core.decode.Decoded))."""
+        return self._track(items)
 
     def finish(self) -> None:
         """End of input (reports a capture cut short in `problems`)."""

@@ -505,13 +505,30 @@ class Tracker:
         return row - start_row
 
     def _feed_summary(self, items: Iterable[tuple]) -> int:
-        """The loop for conversation summaries only (tcp-lab replay --conversations):
-        conversations, counts and the inferred states, no store and no analysis flags.
-        The final states are the same as a full tracker's (tests check it); revisions of
-        earlier rows need the rows, so only the final states are kept."""
+        """The loop for conversation summaries (tcp-lab replay --conversations): the same
+        conversations, counts, inferred states and hindsight as `feed`, without
+        Wireshark's analysis flags, window scaling and options. The store keeps only the
+        columns hindsight needs (seq, ack, flags, win, length, meta, ts, states, explain);
+        its `frame` column stays empty. Final states equal the full tracker's by
+        construction: the observer's states never depend on the window's scale."""
+        store = self.store
         lookup = self._lookup
+        s_ts = store.ts.append
+        s_seq = store.seq.append
+        s_ack = store.ack.append
+        s_flags = store.flags.append
+        s_win = store.win.append
+        s_len = store.length.append
+        s_meta = store.meta.append
+        s_states = store.states.append
+        s_explain = store.explain.append
+        send_index = SEND_INDEX
+        recv_index = RECV_INDEX
+        code_data, code_ack, code_again, code_keepalive, code_keepalive_data = _STEADY_CODES
         conversation_for = self._conversation_for
         M = MASK32
+        row = len(store.seq)
+        start_row = row
         if not isinstance(items, list):
             items = list(items)
         if self.first_ts is None and items:
@@ -529,16 +546,47 @@ class Tracker:
                 snd = conv.sides[role]
                 end = (seq + length) & M
                 nxt = snd.snd_nxt
+                snd.rcv_wnd = win
                 if nxt is None or 0 < ((end - nxt) & M) < 0x80000000:
                     snd.snd_nxt = end
+                    explain = code_data if length else code_ack
+                elif length:
+                    explain = code_keepalive_data if length == 1 and end == nxt else code_again
+                elif seq == (nxt - 1) & M:
+                    explain = code_keepalive
+                else:
+                    explain = code_ack
+                states = conv.state_byte
+                evidence = None
             else:
-                self._summary_step(conv, role, flags, seq, ack, length, win, ts)
+                before = conv.state_byte
+                step = conv.observer.step(role, flags, seq, ack, length, win, ts)
+                sides = conv.observer.sides
+                states = (sides[0].state << 4) | sides[1].state
+                conv.state_byte = states
+                explain = (send_index[step.send.key] << 8) | recv_index[step.recv.key]
+                evidence = step.evidence
+            s_ts(ts)
+            s_seq(seq)
+            s_ack(ack)
+            s_flags(flags)
+            s_win(win)
+            s_len(length)
+            s_meta(role)
+            s_states(states)
+            s_explain(explain)
             counts = conv.counts
+            if not conv.rows:
+                conv.first_states = (states >> 4, states & 0xF)
+            conv.rows.append(row)
             counts[role] += 1
             counts[2 + role] += length
             counts[4 + role] += wirelen
             conv.last_ts = ts
-        return len(items)
+            if flags & 7 or evidence is not None:
+                self._hindsight(conv, row, role, flags, seq, evidence, before)
+            row += 1
+        return row - start_row
 
     def _bases(self, conv: Conversation, role: int, flags: int, seq: int, ack: int) -> None:
         """Wireshark's base sequence numbers, for the port-reuse check of later SYNs."""
@@ -552,27 +600,6 @@ class Tracker:
             rev.base_seq = (ack - 1) & MASK32
             rev.base_set = True
         conv.bases_done = fwd.base_set and rev.base_set
-
-    def _summary_step(
-        self, conv: Conversation, role: int, flags: int, seq: int, ack: int, length: int, win: int, ts: float
-    ) -> None:
-        observer = conv.observer
-        step = observer.step(role, flags, seq, ack, length, win, ts)
-        sides = observer.sides
-        conv.state_byte = (sides[0].state << 4) | sides[1].state
-        counts = conv.counts
-        if not counts[0] and not counts[1]:
-            conv.first_states = (sides[0].state, sides[1].state)
-        if (
-            flags & RST
-            and role == SERVER
-            and step.send.key == "send.rst_refused"
-            and conv.start == "syn"
-            and conv.server_initial == LISTEN
-        ):
-            # Refused: the server was CLOSED from the start (see _hindsight).
-            conv.server_initial = CLOSED
-            conv.first_states = (conv.first_states[0], CLOSED)
 
     # -- Wireshark's SYN/ACK rebase ------------------------------------------------------
 

@@ -112,7 +112,7 @@ def _input_error(name: str, replay: Replay, head: bytes) -> CliError:
             return CliError(f"{name} is {what}, not a pcap or pcapng capture")
     if "empty" in problem.message:
         return CliError(f"{name} is empty: there is no capture to read")
-    return CliError(f"{name}: {problem.message} (at byte {problem.offset})")
+    return CliError(f"{name}: {problem.message}")
 
 
 def _read_file(path: str, summary_only: bool = False) -> tuple[Replay, bytes, bool]:
