@@ -15,7 +15,7 @@ from .frame import Explanation
 LANGS = ("en", "zh")
 
 #: Modules holding a TEXTS dict; imported on first use.
-CATALOGUES = ("tcp_lab.core.texts_lab", "tcp_lab.core.texts_capture", "tcp_lab.core.texts_demo")
+CATALOGUES = ("tcp_lab.core.texts_lab", "tcp_lab.core.texts_capture", "tcp_lab.core.texts_demo", "tcp_lab.core.texts_teach")
 
 _texts: dict[str, Mapping[str, str]] | None = None
 
