@@ -81,12 +81,18 @@ def run(args: argparse.Namespace) -> int:
 def _check_path(path: str) -> None:
     if path == "-":
         return
-    if not os.path.exists(path):
-        raise CliError(f"{path}: no such file")
-    if os.path.isdir(path):
+    try:
+        st = os.stat(path)
+    except PermissionError:
+        raise CliError(f"{path}: permission denied (cannot read it)") from None
+    except (FileNotFoundError, NotADirectoryError):
+        raise CliError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise CliError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    import stat
+
+    if stat.S_ISDIR(st.st_mode):
         raise CliError(f"{path} is a directory, not a capture file")
-    if not os.access(path, os.R_OK):
-        raise CliError(f"{path}: permission denied (cannot read it)")
 
 
 def _what_it_is(head: bytes) -> str | None:
@@ -112,7 +118,31 @@ def _input_error(name: str, replay: Replay, head: bytes) -> CliError:
             return CliError(f"{name} is {what}, not a pcap or pcapng capture")
     if "empty" in problem.message:
         return CliError(f"{name} is empty: there is no capture to read")
-    return CliError(f"{name}: {problem.message}")
+    message = problem.message
+    if message.startswith("the input "):
+        return CliError(f"{name} {message[len('the input '):]}")
+    return CliError(f"{name}: {message}")
+
+
+def _reasons(replay: Replay) -> str:
+    """Why packets gave no TCP segment: "3 not TCP: UDP, 1 IPv4 fragment" (most first)."""
+    return ", ".join(f"{n} {reason}" for reason, n in replay.skipped.most_common())
+
+
+def _nothing_to_show(name: str, replay: Replay) -> CliError:
+    if not replay.frames:
+        return CliError(f"{name} holds no TCP segment: it has no packets")
+    packets = "1 packet" if replay.frames == 1 else f"{replay.frames} packets"
+    return CliError(f"{name} holds no TCP segment: {packets}, {_reasons(replay)}")
+
+
+def _left_out_note(name: str, replay: Replay) -> str | None:
+    """The one line naming the packets that gave no segment (never dropped silently)."""
+    left = sum(replay.skipped.values())
+    if not left:
+        return None
+    what = "1 packet gave" if left == 1 else f"{left} packets gave"
+    return f"tcp-lab: {name}: {what} no TCP segment and {'was' if left == 1 else 'were'} left out: {_reasons(replay)}."
 
 
 def _read_file(path: str, summary_only: bool = False) -> tuple[Replay, bytes, bool]:
@@ -143,6 +173,8 @@ def _read_file(path: str, summary_only: bool = False) -> tuple[Replay, bytes, bo
     replay.finish()
     if damaged or (replay.problems and not replay.scanner.segments):
         raise _input_error(path, replay, head)
+    if not replay.scanner.segments:
+        raise _nothing_to_show(path, replay)
     return replay, head, bool(replay.problems)
 
 
@@ -257,9 +289,17 @@ def _run_file(args: argparse.Namespace, fmt: str, path: str, out: IO[str]) -> in
                 return replay.text_chunks(start, stop, conn=args.conn)
         _write_rows(out, chunks, len(replay))
     out.flush()
-    if cut_short:
-        print(_cut_short_note(path, replay), file=sys.stderr)
+    _notes(path, replay, cut_short)
     return 0
+
+
+def _notes(name: str, replay: Replay, cut_short: bool) -> None:
+    """After the output: the packets left out, then where the capture stopped short."""
+    left_out = _left_out_note(name, replay)
+    if left_out:
+        print(left_out, file=sys.stderr)
+    if cut_short:
+        print(_cut_short_note(name, replay), file=sys.stderr)
 
 
 def _run_stream(args: argparse.Namespace, fmt: str, stream: IO[bytes], out: IO[str]) -> int:
@@ -275,9 +315,8 @@ def _run_stream(args: argparse.Namespace, fmt: str, stream: IO[bytes], out: IO[s
         if not head:
             head = bytes(chunk[:512])
         replay.feed(chunk)
-        if replay.scanner.dead:
-            break
         if not args.conversations:
+            # What arrived before any damage is printed, as it arrives.
             end = len(replay)
             if end > written:
                 if writer is not None:
@@ -286,17 +325,20 @@ def _run_stream(args: argparse.Namespace, fmt: str, stream: IO[bytes], out: IO[s
                     _write_chunks(out, replay.text_chunks(written, end, args.conn))
                 written = end
                 out.flush()
+        if replay.scanner.dead:
+            break
     damaged = replay.scanner.dead
     replay.finish()
     if damaged or (replay.problems and not replay.scanner.segments):
         raise _input_error("the input", replay, head)
+    if not replay.scanner.segments:
+        raise _nothing_to_show("the input", replay)
     if args.conversations:
         _write(out, conversation_lines(replay, fmt, args.conn))
     out.flush()
     if args.conn is not None:
         _check_conn(args, replay)
-    if replay.problems:
-        print(_cut_short_note("the input", replay), file=sys.stderr)
+    _notes("the input", replay, bool(replay.problems))
     return 0
 
 
