@@ -97,7 +97,11 @@ def _arrow_label(f: Frame) -> str:
     if not info and f.segment is not None:
         seg = f.segment
         info = info_text(seg.sport, seg.dport, seg.flags, f.seq_rel or 0, f.ack_rel or 0, f.win_scaled or seg.win, seg.length, seg.options)
-    marker = info.find("[")
+    return info_without_ports(info)
+
+
+def info_without_ports(info: str) -> str:
+    """Wireshark's Info column without "sport → dport" (analysis labels kept in front)."""
     prefix_end = 0
     # Analysis labels ("[TCP Retransmission] ") come before the ports: keep them.
     labels = ""
