@@ -72,6 +72,27 @@ def build_parser() -> argparse.ArgumentParser:
     sniff.add_argument("--count", type=int, metavar="N", help="stop after N TCP segments (headless)")
     sniff.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds (headless)")
 
+    quiz = sub.add_parser("quiz", help="predict each next step of a scenario; the answer and why; a score")
+    quiz.add_argument("scenario", nargs="?", default=None, help="scenario name (default handshake)")
+    quiz.add_argument("--scenario-file", metavar="FILE", help="a TOML scenario file")
+    quiz.add_argument("--format", choices=("tui", "text"), default=None,
+                      help="tui: the quiz screen (default on a terminal); text: questions on stdout, answers from stdin")
+    quiz.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the questions (default en)")
+    quiz.add_argument("--isn-client", type=_u32, metavar="N", help="the client's initial sequence number")
+    quiz.add_argument("--isn-server", type=_u32, metavar="N", help="the server's initial sequence number")
+    quiz.add_argument("--seed", type=int, metavar="N", help="seed for random ISNs")
+
+    compare = sub.add_parser("compare", help="a real conversation beside the closest built-in scenario, differences explained")
+    compare.add_argument("file", metavar="FILE", help="a .pcap or .pcapng capture")
+    compare.add_argument("--conn", type=int, metavar="N", help="conversation N (as tcp.stream; default: the first with a SYN)")
+    _add_format(compare)
+
+    serve = sub.add_parser("serve", help="serve the lab to a browser (textual-serve) on this machine")
+    serve.add_argument("scenario", nargs="?", default=None, help="scenario the lab opens on")
+    serve.add_argument("--port", type=int, default=8000, metavar="N", help="TCP port to listen on (default 8000)")
+    serve.add_argument("--host", default="127.0.0.1", metavar="ADDR", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--lang", choices=("en", "zh"), default="en", help="language of explanations (default en)")
+
     return parser
 
 
@@ -91,6 +112,9 @@ COMMANDS = {
     "scenarios": "tcp_lab.tui.cmd_lab",
     "replay": "tcp_lab.tui.cmd_replay",
     "sniff": "tcp_lab.tui.cmd_sniff",
+    "quiz": "tcp_lab.tui.cmd_quiz",
+    "compare": "tcp_lab.tui.cmd_compare",
+    "serve": "tcp_lab.tui.cmd_serve",
 }
 
 
