@@ -212,7 +212,7 @@ class DiagramCaption(Static):
     """Two lines under the diagram: what the client and the server did at this step."""
 
     DEFAULT_CSS = """
-    DiagramCaption { height: auto; max-height: 6; border-top: solid $primary; padding: 0 1; }
+    DiagramCaption { height: 6; border-top: solid $primary; padding: 0 1; }
     """
 
     def show(self, client: State, server: State, moves: dict[str, Move], lang: str) -> None:
