@@ -500,7 +500,7 @@ class Tracker:
             counts[4 + role] += wirelen
             conv.last_ts = ts
             if flags & 7 or evidence is not None:
-                self._hindsight(conv, row, role, flags, seq, evidence, before)
+                self._hindsight(conv, row, role, flags, seq, evidence, before, explain)
             row += 1
         return row - start_row
 
@@ -508,8 +508,8 @@ class Tracker:
         """The loop for conversation summaries (tcp-lab replay --conversations): the same
         conversations, counts, inferred states and hindsight as `feed`, without
         Wireshark's analysis flags, window scaling and options. The store keeps only the
-        columns hindsight needs (seq, ack, flags, win, length, meta, ts, states, explain);
-        its `frame` column stays empty. Final states equal the full tracker's by
+        columns hindsight needs (ts, seq, ack, flags, win, length, meta); the others stay
+        empty. Final states equal the full tracker's by
         construction: the observer's states never depend on the window's scale."""
         store = self.store
         lookup = self._lookup
@@ -520,11 +520,8 @@ class Tracker:
         s_win = store.win.append
         s_len = store.length.append
         s_meta = store.meta.append
-        s_states = store.states.append
-        s_explain = store.explain.append
         send_index = SEND_INDEX
         recv_index = RECV_INDEX
-        code_data, code_ack, code_again, code_keepalive, code_keepalive_data = _STEADY_CODES
         conversation_for = self._conversation_for
         M = MASK32
         row = len(store.seq)
@@ -543,21 +540,15 @@ class Tracker:
             if not conv.bases_done:
                 self._bases(conv, role, flags, seq, ack)
             if not flags & 7 and conv.steady[role]:
+                # Only SND.NXT moves (and RCV.WND, which no state depends on).
                 snd = conv.sides[role]
                 end = (seq + length) & M
                 nxt = snd.snd_nxt
-                snd.rcv_wnd = win
                 if nxt is None or 0 < ((end - nxt) & M) < 0x80000000:
                     snd.snd_nxt = end
-                    explain = code_data if length else code_ack
-                elif length:
-                    explain = code_keepalive_data if length == 1 and end == nxt else code_again
-                elif seq == (nxt - 1) & M:
-                    explain = code_keepalive
-                else:
-                    explain = code_ack
                 states = conv.state_byte
                 evidence = None
+                explain = 0
             else:
                 before = conv.state_byte
                 step = conv.observer.step(role, flags, seq, ack, length, win, ts)
@@ -573,8 +564,6 @@ class Tracker:
             s_win(win)
             s_len(length)
             s_meta(role)
-            s_states(states)
-            s_explain(explain)
             counts = conv.counts
             if not conv.rows:
                 conv.first_states = (states >> 4, states & 0xF)
@@ -584,7 +573,7 @@ class Tracker:
             counts[4 + role] += wirelen
             conv.last_ts = ts
             if flags & 7 or evidence is not None:
-                self._hindsight(conv, row, role, flags, seq, evidence, before)
+                self._hindsight(conv, row, role, flags, seq, evidence, before, explain)
             row += 1
         return row - start_row
 
@@ -617,11 +606,19 @@ class Tracker:
     # -- hindsight ----------------------------------------------------------------------
 
     def _hindsight(
-        self, conv: Conversation, row: int, role: int, flags: int, seq: int, evidence: str | None, before: int
+        self,
+        conv: Conversation,
+        row: int,
+        role: int,
+        flags: int,
+        seq: int,
+        evidence: str | None,
+        before: int,
+        explain: int,
     ) -> None:
         """Look back when a segment shows that an earlier one did not arrive (or that the
         server was not listening), and infer the conversation again if so. `before` is
-        the states byte before this row."""
+        the states byte before this row, `explain` the row's explain code."""
         store = self.store
         rows = conv.rows
         overrides: dict[int, int] = {}
@@ -630,7 +627,7 @@ class Tracker:
             # A SYN answered by RST from its receiver, who never sent a SYN/ACK: nothing
             # listened there (RFC 9293 3.10.7.1); the server was CLOSED all along.
             if role == SERVER and conv.start == "syn" and conv.server_initial == LISTEN:
-                if (store.explain[row] >> 8) & 0x3F == SEND_INDEX["send.rst_refused"]:
+                if (explain >> 8) & 0x3F == SEND_INDEX["send.rst_refused"]:
                     server_initial = CLOSED
             # A bare RST (no ACK bit) whose sequence number is the ACK number of the
             # segment it answers is what a host sends for a connection it does not have
@@ -734,6 +731,7 @@ class Tracker:
         rows = conv.rows
         if server_initial is not None and server_initial != conv.server_initial:
             conv.server_initial = server_initial
+        summary = self.summary_only  # no states or explain columns to rewrite
         # Infer the whole conversation again from its start (revisions are rare; keeping
         # observer copies to start later would cost memory for every conversation).
         first = 0
@@ -767,9 +765,10 @@ class Tracker:
                 observer.deliver(lrole, store.flags[lr], store.seq[lr], store.ack[lr], store.length[lr], store.ts[r])
                 explain |= EXPLAIN_CROSSED
             sides = observer.sides
-            store.states[r] = (sides[0].state << 4) | sides[1].state
-            store.explain[r] = explain
-            self.revised.add(r)
+            if not summary:
+                store.states[r] = (sides[0].state << 4) | sides[1].state
+                store.explain[r] = explain
+                self.revised.add(r)
             if i == 0:
                 conv.first_states = (sides[0].state, sides[1].state)
         conv.set_observer(observer)
