@@ -564,16 +564,20 @@ class Tracker:
             s_win(win)
             s_len(length)
             s_meta(role)
+            rows = conv.rows
+            if evidence is not None or flags & 7 or not rows:
+                if not rows:
+                    conv.first_states = (states >> 4, states & 0xF)
+                rows.append(row)
+                if evidence is not None or flags & 7:
+                    self._hindsight(conv, row, role, flags, seq, evidence, before, explain)
+            else:
+                rows.append(row)
             counts = conv.counts
-            if not conv.rows:
-                conv.first_states = (states >> 4, states & 0xF)
-            conv.rows.append(row)
             counts[role] += 1
             counts[2 + role] += length
             counts[4 + role] += wirelen
             conv.last_ts = ts
-            if flags & 7 or evidence is not None:
-                self._hindsight(conv, row, role, flags, seq, evidence, before, explain)
             row += 1
         return row - start_row
 
