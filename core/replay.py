@@ -242,6 +242,7 @@ class Replay:
         self.tracker = Tracker(summary_only=summary_only)
         self.store = self.tracker.store
         self._tcb_cache: dict[int, list[_Tcb]] = {}
+        self._revised: set[int] = set()
         self._tcb_versions: dict[int, int] = {}
         self._explain_cache: dict[tuple[int, int, int, str], str] = {}
 
@@ -258,7 +259,15 @@ class Replay:
             if not self.tracker.summary_only:
                 for row in revised:
                     self._tcb_cache.pop(self.store.conv[row], None)
+                self._revised |= revised
         return added
+
+    def take_revised(self) -> set[int]:
+        """Rows (store indexes) whose states hindsight rewrote since the last call: a live
+        view repaints them (a SYN answered by RST, a FIN sent again ...)."""
+        out = self._revised
+        self._revised = set()
+        return out
 
     def feed_segments(self, items: list[tuple]) -> int:
         """Track already-decoded flat segment tuples (a live sniffer's: (frame_no, ts,

@@ -370,3 +370,16 @@ def test_the_inline_analysis_fast_path_on_the_captures(crafted_bytes):
         fast.feed(TcpScanner(flat=True).feed(data))
         ref.feed(TcpScanner(flat=True).feed(data))
         assert fast.store.analysis == ref.store.analysis and fast.store.dupack == ref.store.dupack
+
+
+def test_a_live_view_learns_which_rows_hindsight_rewrote():
+    d = Dialog()
+    d.c(SYN, C, 0)
+    d.s(RST | ACK, 0, C + 1, dt=0.02)
+    data = capture(d)
+    r = Replay("live")
+    r.feed(data[:-54])  # everything but the RST
+    assert r.timeline()[0].server.state == State.SYN_RCVD and r.take_revised() == set()
+    r.feed(data[-54:])
+    assert r.take_revised() == {0, 1}
+    assert r.timeline()[0].server.state == State.CLOSED
