@@ -365,13 +365,71 @@ CASES: tuple[Case, ...] = (
     Case("fifo", "a named pipe (FIFO) a writer sends a capture through", _fifo),
 )
 
-BY_NAME = {c.name: c for c in CASES}
+# -- captures that are valid but pathological: one conversation, the same control segment
+# again and again (each copy proves the one before it lost, so the tracker looks back).
+# A replay must stay linear in the capture's length: these must never look like a hang.
+
+PATHOLOGICAL_COPIES = 12_000
+
+
+def _server(tcp: bytes) -> bytes:
+    return cb.eth(cb.ipv4(tcp, src="10.0.0.2", dst="10.0.0.1"))
+
+
+def _client(tcp: bytes) -> bytes:
+    return cb.eth(cb.ipv4(tcp, src="10.0.0.1", dst="10.0.0.2"))
+
+
+def _handshake() -> list[bytes]:
+    return [_client(cb.tcp(40000, 80, seq=1000, flags=0x02)),
+            _server(cb.tcp(80, 40000, seq=5000, ack=1001, flags=0x12)),
+            _client(cb.tcp(40000, 80, seq=1001, ack=5001, flags=0x10))]
+
+
+def same_syn(n: int = PATHOLOGICAL_COPIES) -> bytes:
+    """A client that sends its SYN n times and is never answered."""
+    return cb.pcap([_client(cb.tcp(40000, 80, seq=1000, flags=0x02))] * n)
+
+
+def same_synack(n: int = PATHOLOGICAL_COPIES) -> bytes:
+    """One SYN, then the server's SYN/ACK n times (its ACK never comes)."""
+    return cb.pcap(_handshake()[:1] + [_server(cb.tcp(80, 40000, seq=5000, ack=1001, flags=0x12))] * n)
+
+
+def same_fin(n: int = PATHOLOGICAL_COPIES) -> bytes:
+    """A connection, then the client's FIN n times (never acknowledged)."""
+    return cb.pcap(_handshake() + [_client(cb.tcp(40000, 80, seq=1001, ack=5001, flags=0x11))] * n)
+
+
+def syn_rst_storm(n: int = PATHOLOGICAL_COPIES // 2) -> bytes:
+    """The same SYN refused by RST, again and again (n pairs)."""
+    pair = [_client(cb.tcp(40000, 80, seq=1000, flags=0x02)),
+            _server(cb.tcp(80, 40000, seq=0, ack=1001, flags=0x14))]
+    return cb.pcap(pair * n)
+
+
+def crossed_fins(n: int = PATHOLOGICAL_COPIES // 2) -> bytes:
+    """A connection, then both FINs again and again (n pairs), crossing each time."""
+    pair = [_client(cb.tcp(40000, 80, seq=1001, ack=5001, flags=0x11)),
+            _server(cb.tcp(80, 40000, seq=5001, ack=1001, flags=0x11))]
+    return cb.pcap(_handshake()[:2] + pair * n)
+
+
+PATHOLOGICAL: tuple[Case, ...] = (
+    Case("same-syn", f"{PATHOLOGICAL_COPIES:,} copies of one SYN", _lazy("same-syn.pcap", same_syn)),
+    Case("same-synack", f"{PATHOLOGICAL_COPIES:,} copies of one SYN/ACK", _lazy("same-synack.pcap", same_synack)),
+    Case("same-fin", f"{PATHOLOGICAL_COPIES:,} copies of one FIN", _lazy("same-fin.pcap", same_fin)),
+    Case("syn-rst-storm", f"{PATHOLOGICAL_COPIES // 2:,} SYNs each refused by RST, one 4-tuple", _lazy("syn-rst.pcap", syn_rst_storm)),
+    Case("crossed-fins", f"{PATHOLOGICAL_COPIES // 2:,} pairs of crossing FINs", _lazy("crossed-fins.pcap", crossed_fins)),
+)
+
+BY_NAME = {c.name: c for c in CASES + PATHOLOGICAL}
 
 
 def build(directory: Path, names: list[str] | None = None) -> dict[str, Path]:
     """Write the corpus (or the named cases) into `directory`; name -> path."""
     directory.mkdir(parents=True, exist_ok=True)
-    return {c.name: c.build(directory) for c in CASES if names is None or c.name in names}
+    return {c.name: c.build(directory) for c in CASES + PATHOLOGICAL if names is None or c.name in names}
 
 
 def main(argv: list[str]) -> int:
@@ -390,7 +448,7 @@ def main(argv: list[str]) -> int:
 
     print("| input | `tcp-lab replay FILE --format json` | exit |")
     print("|---|---|---|")
-    for case in CASES:
+    for case in CASES + PATHOLOGICAL:
         if case.name in ("growing", "fifo", "unreadable"):
             continue  # need a writer or another user: see tests/test_malformed_files.py
         p = paths[case.name]

@@ -133,6 +133,31 @@ def test_every_corpus_case_has_an_expectation():
     assert set(EXPECT) | SPECIAL == {c.name for c in mm.CASES}
 
 
+#: Seconds a pathological capture may take. Linear work takes well under a second for
+#: these 12,000 segments; work that grows with the square of the conversation's length
+#: takes minutes (12,000 copies of one SYN: about 140 s), which a user takes for a hang.
+PATHOLOGICAL_TIMEOUT = 10
+
+
+@pytest.mark.parametrize("case", [c.name for c in mm.PATHOLOGICAL])
+def test_pathological_capture_is_not_a_hang(case, tmp_path):
+    """The same control segment again and again in one conversation: valid, every
+    segment shown, in time linear in the capture (a subprocess timeout catches a
+    quadratic replay), with --format json and --conversations."""
+    path = mm.BY_NAME[case].build(tmp_path)
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(
+            lambda args: run_tcp_lab(["replay", str(path), *args], timeout=PATHOLOGICAL_TIMEOUT),
+            (["--format", "json"], ["--format", "json", "--conversations"])))
+    for run in runs:
+        assert_clean(run)
+        assert run.returncode == 0 and run.stderr == "", run.stderr
+    rows = runs[0].out_lines
+    assert len(rows) in (mm.PATHOLOGICAL_COPIES, mm.PATHOLOGICAL_COPIES + 1, mm.PATHOLOGICAL_COPIES + 2,
+                         mm.PATHOLOGICAL_COPIES + 3)
+    assert json.loads(runs[1].out_lines[0])["conn"] == 0
+
+
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("malformed")
