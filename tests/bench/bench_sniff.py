@@ -27,7 +27,8 @@ buffer). The best rate is the highest with nothing missed and a lag under 0.5 s.
 ``--paths`` measures the receive paths alone (no decoding, no tracking, no output), each
 counting what it received against tcpdump: ``direct`` (tui/live_capture.py's own recvmsg on
 scapy's socket, the default), ``scapy`` (scapy's ``recv_raw()``), ``asyncsniffer``
-(scapy's AsyncSniffer with a callback, dissecting every packet).
+(scapy's AsyncSniffer with a callback, dissecting every packet), with the receiving
+process's CPU time per packet (the whole process: thread, queue, counting).
 """
 
 from __future__ import annotations
@@ -139,16 +140,19 @@ def receive(reader: str, port: int) -> None:
 
         sniffer = AsyncSniffer(opened_socket=cap.socket, prn=prn, store=False)
         sniffer.start()
+        cpu0 = _cpu_seconds()
         print("ready", flush=True)
         stop.wait()
         time.sleep(0.5)
         sniffer.stop(join=True)
         st = cap.stats()
-        print(f"received {count[0]} dropped {st.dropped} last {last[0]}", flush=True)
+        cpu = _cpu_seconds() - cpu0
+        print(f"received {count[0]} dropped {st.dropped} last {last[0]} cpu {cpu}", flush=True)
         return
     cap = LiveCapture("lo", bpf, arphrd=arphrd, reader=reader).open()
     cap.start()
     cap.wait_started(5)
+    cpu0 = _cpu_seconds()
     print("ready", flush=True)
     n = 0
     last = 0.0
@@ -160,7 +164,15 @@ def receive(reader: str, port: int) -> None:
             last = time.monotonic()
     st = cap.stop()
     n += len(cap.take())
-    print(f"received {n} dropped {st.dropped} last {last}", flush=True)
+    cpu = _cpu_seconds() - cpu0
+    print(f"received {n} dropped {st.dropped} last {last} cpu {cpu}", flush=True)
+
+
+def _cpu_seconds() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 # -- the driver --------------------------------------------------------------------------
@@ -282,13 +294,14 @@ def run_path(ns, reader: str, rate: float, seconds: float, tmp: Path) -> dict:
     rx.send_signal(signal.SIGTERM)
     out, err = rx.communicate(timeout=30)
     ns.forget(rx)
-    m = re.search(rb"received (\d+) dropped (\d+) last ([0-9.]+)", out)
+    m = re.search(rb"received (\d+) dropped (\d+) last ([0-9.]+) cpu ([0-9.]+)", out)
     if not m:
         raise RuntimeError(f"receiver said: {out!r} {err!r}")
     captured = stats["captured"]
     return {"reader": reader, "rate": rate, "tcpdump": captured, "seen_rate": captured / seconds,
             "received": int(m.group(1)), "dropped": int(m.group(2)),
-            "lag": max(0.0, float(m.group(3)) - traffic_end)}
+            "lag": max(0.0, float(m.group(3)) - traffic_end),
+            "cpu_us": float(m.group(4)) * 1e6 / max(1, int(m.group(1)))}
 
 
 def main() -> int:
@@ -322,14 +335,14 @@ def main() -> int:
         tmp = Path(tmpdir)
         if args.paths:
             print(f"{'reader':<13} {'target':>8} {'tcpdump':>9} {'seg/s':>8} {'received':>9} {'missed':>7} "
-                  f"{'kernel drops':>12} {'lag s':>6}")
+                  f"{'kernel drops':>12} {'lag s':>6} {'CPU us/pkt':>10}")
             for reader in ("direct", "scapy", "asyncsniffer"):
                 for rate in args.rates:
                     with Namespace("tcplab-bench") as ns:
                         row = run_path(ns, reader, rate, args.seconds, tmp)
                     print(f"{reader:<13} {int(rate):>8} {row['tcpdump']:>9} {row['seen_rate']:>8.0f} "
                           f"{row['received']:>9} {row['tcpdump'] - row['received']:>7} {row['dropped']:>12} "
-                          f"{row['lag']:>6.2f}", flush=True)
+                          f"{row['lag']:>6.2f} {row['cpu_us']:>10.1f}", flush=True)
             return 0
         print(f"{'target writes/s':>15} {'tcpdump segs':>12} {'seg/s':>8} {'tcp-lab':>9} {'missed':>7} "
               f"{'kernel drops':>12} {'lag s':>6}")

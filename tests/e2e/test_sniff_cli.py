@@ -325,6 +325,17 @@ def test_without_permission_exit_3_and_one_sentence_naming_both_ways_out(ns, tmp
     assert not out.exists()  # nothing was started, nothing written
 
 
+def test_an_ordinary_user_with_cap_net_raw_can_sniff(ns):
+    # What `setcap cap_net_raw+ep` on the interpreter gives: the capability, not root.
+    with_cap = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                "--inh-caps=+net_raw", "--ambient-caps=+net_raw"]
+    sniff = Sniff(ns, "--demo", "--format", "json", env={"TCP_LAB_DEMO_PAUSE": "0.05"}, prefix=with_cap)
+    assert sniff.finish(sig=None, timeout=20) == 0
+    frames = sniff.frames()
+    assert (frames[0]["client"]["state"], frames[-1]["client"]["state"]) == ("SYN_SENT", "TIME_WAIT")
+    assert STATS_LINE.match(sniff.err[-1])
+
+
 @pytest.mark.parametrize("args,sentence", [
     (["-i", "nope0"], "tcp-lab: there is no network interface 'nope0' here; the interfaces are: lo"),
     (["-f", "tcp port"], "tcp-lab: the capture filter 'tcp port' is not valid BPF: syntax error"),
