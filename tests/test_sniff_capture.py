@@ -19,7 +19,6 @@ import threading
 
 import pytest
 from netns_util import netns  # noqa: F401  (a fixture)
-
 from tcp_lab.tui.errors import CliError
 from tcp_lab.tui.live_capture import (
     ARPHRD_LOOPBACK,
@@ -281,7 +280,7 @@ def veth_pair():
     if os.geteuid() != 0:
         pytest.fail("this test needs root (ip netns add)", pytrace=False)
     with Namespace("tcplab-va") as a, Namespace("tcplab-vb") as b:
-        run = lambda *argv: subprocess.run(argv, check=True, capture_output=True)  # noqa: E731
+        run = lambda *argv: subprocess.run(argv, check=True, capture_output=True)
         run("ip", "link", "add", "va", "netns", a.name, "type", "veth", "peer", "name", "vb", "netns", b.name)
         for ns, dev, last in ((a, "va", 1), (b, "vb", 2)):
             run("ip", "-n", ns.name, "addr", "add", f"10.9.0.{last}/24", "dev", dev)
@@ -351,7 +350,7 @@ def test_demo_acts_label_the_segments_captured_during_them(netns):  # noqa: F811
     session.pump()
     assert [a.explain.key for a in seen] == [f"demo:{name}" for name in ACTS]
     assert [a.number for a in session.acts] == list(range(1, 9))
-    assert "127.0.0.1:%d" % port in render(session.acts[0].explain, "en")
+    assert f"127.0.0.1:{port}" in render(session.acts[0].explain, "en")
     replay = session.replay
     labels = []
     for row in range(len(replay)):

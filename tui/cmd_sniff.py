@@ -30,7 +30,8 @@ import signal
 import sys
 import threading
 import time
-from typing import IO, Iterable
+from collections.abc import Iterable
+from typing import IO, Self
 
 from tcp_lab.core.explain import render
 
@@ -117,10 +118,10 @@ class _StopSignals:
         self.caught: int | None = None
         self.previous: dict[int, object] = {}
 
-    def _handle(self, signum, frame) -> None:  # noqa: ARG002
+    def _handle(self, signum, frame) -> None:
         self.caught = signum
 
-    def __enter__(self) -> "_StopSignals":
+    def __enter__(self) -> Self:
         if threading.current_thread() is threading.main_thread():
             for sig in self.SIGNALS:
                 self.previous[sig] = signal.signal(sig, self._handle)

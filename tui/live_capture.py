@@ -60,8 +60,9 @@ import socket
 import struct
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+from typing import Self
 
 from .errors import CliError, PermissionProblem
 
@@ -280,13 +281,12 @@ class LiveCapture:
 
     # -- life cycle ----------------------------------------------------------------------
 
-    def open(self) -> "LiveCapture":
+    def open(self) -> LiveCapture:
         """Open the socket, attach the filter, raise the receive buffer."""
         _quiet_scapy()
+        import scapy.arch.linux  # noqa: F401  (registers conf.L2listen)
         from scapy.config import conf
         from scapy.error import Scapy_Exception
-
-        import scapy.arch.linux  # noqa: F401  (registers conf.L2listen)
 
         try:
             try:
@@ -319,7 +319,7 @@ class LiveCapture:
         self._wake_r, self._wake_w = os.pipe()
         return self
 
-    def start(self, started: Callable[[], None] | None = None) -> "LiveCapture":
+    def start(self, started: Callable[[], None] | None = None) -> LiveCapture:
         """Start the receive thread; `started()` runs on it just before it reads."""
         if self.socket is None:
             self.open()
@@ -359,7 +359,7 @@ class LiveCapture:
         self._ready.set()
         return self.stats()
 
-    def __enter__(self) -> "LiveCapture":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

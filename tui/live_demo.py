@@ -29,8 +29,8 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from tcp_lab.core.frame import Explanation
 
@@ -111,7 +111,7 @@ class Demo:
         self.port = self.listener.getsockname()[1]
         return self.port
 
-    def start(self) -> "Demo":
+    def start(self) -> Demo:
         self._thread = threading.Thread(target=self._run_guarded, name="tcp-lab-demo", daemon=True)
         self._thread.start()
         return self

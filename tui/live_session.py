@@ -35,8 +35,9 @@ from __future__ import annotations
 import errno
 import os
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from tcp_lab.core.frame import Explanation
 from tcp_lab.core.pcapwrite import pcap_header
@@ -81,7 +82,7 @@ class SessionStats:
 class LiveSession:
     """The replay a live capture grows."""
 
-    def __init__(self, capture: "LiveCapture", title: str | None = None, write_fd: int | None = None) -> None:
+    def __init__(self, capture: LiveCapture, title: str | None = None, write_fd: int | None = None) -> None:
         self.capture = capture
         self.replay = Replay(title or f"live on {capture.iface}")
         self.write_fd = write_fd
@@ -129,7 +130,7 @@ class LiveSession:
     def add_act(self, act: Act) -> None:
         self.acts.append(act)
 
-    def attach_demo(self, demo, on_act: "Callable[[Act], None] | None" = None) -> None:
+    def attach_demo(self, demo, on_act: Callable[[Act], None] | None = None) -> None:
         """Record each act of `demo` (tui/live_demo.py) as it is announced (on the demo's
         thread), then tell `on_act` (the headless command prints it; the screen posts it
         to its own thread)."""

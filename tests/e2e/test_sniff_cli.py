@@ -29,7 +29,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from tcp_lab.captures.netns import Namespace, connection_states
 from tcp_lab.core.segment import FLAG_ORDER
 from tcp_lab.core.states import State, from_ss
@@ -215,7 +214,8 @@ def test_real_connections_once_each_with_the_kernels_states(ns, tmp_path):
     assert m, sniff.err
     assert [int(x) for x in m.groups()] == [len(oracle), 0, 0, len(oracle), 2]
     # The live JSON is what `tcp-lab replay` prints for the --write file.
-    replay = subprocess.run([TCP_LAB, "replay", str(live), "--format", "json"], capture_output=True, text=True)
+    replay = subprocess.run([TCP_LAB, "replay", str(live), "--format", "json"], capture_output=True, text=True,
+                            check=True)
     assert replay.stdout.splitlines() == sniff.out
 
 
@@ -230,7 +230,7 @@ def test_demo_end_to_end_states_in_order_and_equal_to_the_kernels(ns, tmp_path):
     checkpoints = []  # (act number, segments so far, kernel states)
     port = None
     for act in range(1, 9):
-        sniff.wait_for(lambda: any(f"Act {act}/8:" in line for line in sniff.err), what=f"act {act}")
+        sniff.wait_for(lambda act=act: any(f"Act {act}/8:" in line for line in sniff.err), what=f"act {act}")
         time.sleep(float(DEMO_PAUSE) * 0.6)  # the act's segments are out; the next act has not begun
         if port is None:
             text = next(line for line in sniff.err if "Act 1/8:" in line)
@@ -246,7 +246,7 @@ def test_demo_end_to_end_states_in_order_and_equal_to_the_kernels(ns, tmp_path):
             listening = [r.state for r in rows if r.local_port == port and r.peer_port is None]
             checkpoints.append((act, 0, ("CLOSED", "LISTEN" if "LISTEN" in listening else "?")))
             continue
-        sniff.wait_for(lambda: len(sniff.out) >= n, what=f"{n} frames")
+        sniff.wait_for(lambda n=n: len(sniff.out) >= n, what=f"{n} frames")
         frames = sniff.frames()
         client = ("127.0.0.1", frames[0]["sport"])
         kernel = tuple(from_ss(name) for name in connection_states(rows, client, ("127.0.0.1", port)))
@@ -345,8 +345,8 @@ def test_an_ordinary_user_with_cap_net_raw_can_sniff(ns):
     (["--count", "0"], "tcp-lab: --count 0: give a number of segments from 1 up"),
     (["--demo", "-i", "eth0"], "tcp-lab: --demo makes its connection on loopback; leave out -i eth0 (or say -i lo)"),
     (["--demo", "--port", "80"], "tcp-lab: --demo chooses its own port and filter; leave out -f and --port"),
-    (["--write", "/nonexistent-dir/x.pcap"], "tcp-lab: --write /nonexistent-dir/x.pcap: the directory "
-     "/nonexistent-dir does not exist"),
+    (["--write", "/nonexistent-dir/x.pcap"],
+     ("tcp-lab: --write /nonexistent-dir/x.pcap: the directory /nonexistent-dir does not exist")),
 ], ids=["interface", "filter", "filter+port", "port", "count", "demo-iface", "demo-port", "write-dir"])
 def test_bad_input_exit_2_and_one_sentence(ns, args, sentence):
     sniff = Sniff(ns, *args, "--format", "json")
@@ -414,6 +414,6 @@ def test_a_killed_sniff_leaves_a_pcap_valid_up_to_its_last_packet(ns, tmp_path):
     _traffic(ns, 2)
     sniff.wait_for(lambda: len(sniff.out) >= 14, what="14 frames")
     sniff.finish(signal.SIGKILL)
-    result = subprocess.run(["tshark", "-r", str(out)], capture_output=True, text=True)
+    result = subprocess.run(["tshark", "-r", str(out)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert len(result.stdout.splitlines()) == len(sniff.out)
