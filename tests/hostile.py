@@ -2,28 +2,33 @@
 (tests/test_hostile_properties.py), the regression corpus (tests/test_regressions.py) and
 the coverage-guided fuzz targets (tests/fuzz/fuzz_*.py).
 
-`check_capture(data, cuts)` runs a capture's bytes through everything `tcp-lab replay`
-runs them through: the capture reader and decoder (core/tcpscan.py, fed in the chunks
-`cuts` makes), the tracker, the replay timelines (every Frame materialised) and the
-headless writers (JSON Lines and text); and the slow path (core/pcapfile.CaptureReader then
-core/decode.decode) beside the fast one. It raises AssertionError when a promise is broken:
+A capture's bytes go through everything `tcp-lab replay` runs them through: the capture
+reader and decoder (core/tcpscan.py), the tracker, the replay timelines (every Frame
+materialised) and the headless writers (JSON Lines and text). Two kinds of promise:
 
-- no exception escapes (any other exception propagates as it is: that is a failure too);
-- every packet record that gave no segment is counted under a reason: frames ==
-  segments + skipped packets (unknown pcapng blocks are counted but are not packets);
+Robustness (`check_capture_robust`, `check_segments_robust`), what may never fail:
+
+- no exception escapes (any exception propagates as it is: that is the failure);
+- every packet record that gave no segment is counted under a one-line reason:
+  frames == segments + skipped packets (unknown pcapng blocks are counted, not packets);
 - the tracker keeps every segment the decoder hands it (one row each);
-- problems are one line each, and reading stops at the first fatal one;
-- the fast path gives exactly what the reader + decoder give;
-- chunking does not matter: any split of the bytes gives the same rows;
-- the fast JSON writer gives, line for line, what core/output.frame_json gives for the
-  timeline's Frames, and every line is valid JSON; the same for text;
-- the summary-only tracker (``--conversations``) ends in the same states.
+- a problem is one line, and reading stops at the first fatal one;
+- every JSON line is valid JSON, every text line one line, every timeline materialises.
 
-`check_segments(items)` does the tracker half for segments made up directly (fuzzing the
-tracker without the decoder in the way).
+Consistency (`check_capture_consistent`, `check_segments_consistent`), paths that must agree:
 
-Memory: `peak_rss_mb()` is the process's high-water mark (fuzz targets assert it stays
-under a bound across millions of inputs); the property tests use tracemalloc per example.
+- the fast path gives exactly what the slow one (core/pcapfile.CaptureReader, then
+  core/decode.decode) gives;
+- chunking (or batching) does not matter: any split of the input gives the same rows;
+- the fast JSON writer says, line for line, what core/output.frame_json says for the
+  timeline's Frames (the same for text), and a conversation's summary ends in the states
+  of its last row;
+- the summary-only tracker (``--conversations``) ends in the full replay's states.
+
+`check_capture` / `check_segments` run both. `build_segments(pick)` makes segment streams
+and `mutate(pick, data)` breaks captures, `pick(lo, hi)` being a hypothesis draw or a
+libFuzzer byte source. Memory: `peak_rss_mb()` is the process's high-water mark (the fuzz
+targets bound it); the property tests use tracemalloc per example.
 """
 
 from __future__ import annotations

@@ -231,3 +231,50 @@ def test_option_parsers_take_any_bytes(raw, base):
     text = options_text(raw, base, effects)
     assert "\n" not in text
     assert effects.ws_shift is None or 0 <= effects.ws_shift <= 14
+
+
+# -- lengths that lie: memory follows the bytes that exist, never the lengths claimed --------
+
+
+def _lying_lengths() -> dict[str, bytes]:
+    normal = SEEDS["normal.pcap"]
+    first = normal[:24 + 16 + 74]
+    rec = cb.pcap_record(1, 0, b"\x00" * 60)
+    return {
+        "pcap record claiming 2 GB": first + struct.pack("<IIII", 1, 0, 0x80000000, 0x80000000) + b"\x00" * 100,
+        "pcap record claiming 4 GB - 1": first + struct.pack("<IIII", 1, 0, 0xFFFFFFFF, 60) + b"\x00" * 100,
+        "pcap snaplen 2 GB, record claiming 2 GB": cb.pcap_header(snaplen=0x7FFFFFFF)
+        + struct.pack("<IIII", 1, 0, 0x7FFFFFF0, 0x7FFFFFF0) + rec,
+        "pcapng block claiming 4 GB": cb.shb() + cb.idb() + struct.pack("<II", 6, 0xFFFFFFF0) + b"\x00" * 64,
+        "pcapng block claiming 16 MiB + 4": cb.shb() + cb.idb() + struct.pack("<II", 6, 16 * 1024 * 1024 + 4) + b"\x00" * 64,
+        "pcapng EPB caplen 2 GB": cb.shb() + cb.idb() + cb.epb(b"\x00" * 60, caplen=0x80000000),
+        "pcapng 10,000 interfaces": cb.shb() + cb.idb() * 10_000 + cb.epb(SEEDS["normal.pcap"][40:114], 9_999),
+    }
+
+
+def test_lengths_that_lie_allocate_nothing_like_them():
+    """A 2 GB caplen must not allocate 2 GB: every reader path (whole, one byte at a time,
+    the slow reader) stays within a bound proportional to the bytes that exist."""
+    for name, data in _lying_lengths().items():
+        _memory_bounded(lambda: hostile.check_capture(data, cuts=[len(data) // 2]), len(data))
+        replay = _memory_bounded(lambda: hostile.replay_of([data[i : i + 1] for i in range(min(len(data), 4000))]),
+                                 len(data))
+        assert replay.problems or replay.skipped or len(replay), name
+
+
+def test_a_stream_waiting_for_a_claimed_record_holds_at_most_the_largest_legal_one():
+    """Fed a few bytes at a time (a stdin stream), a record that claims a large but legal
+    length is waited for: the bytes held are those that arrived, not those claimed."""
+    head = cb.pcap_header(snaplen=16 * 1024 * 1024) + struct.pack("<IIII", 1, 0, 16 * 1024 * 1024, 16 * 1024 * 1024)
+    chunks = [head] + [b"\x00" * 1000] * 50
+
+    def feed():
+        replay = hostile.Replay("stream")
+        for chunk in chunks:
+            replay.feed(chunk)
+        return replay
+
+    replay = _memory_bounded(feed, sum(map(len, chunks)))
+    assert len(replay) == 0 and not replay.problems
+    replay.finish()
+    assert "ends inside a record" in replay.problems[0].message
