@@ -653,6 +653,7 @@ class _JsonWriter:
         tw_len = TIME_WAIT_SECONDS
         flags_json = _FLAGS_JSON_BYTES
         flag_texts: dict[int, bytes] = {}
+        tcb_format = _TCB_FORMAT
         from .info import flags_text, options_text
 
         M = MASK32
@@ -772,8 +773,47 @@ class _JsonWriter:
             # The endpoints (_Tcb.view), client then server.
             cstate = st >> 4
             sstate = st & 0xF
-            cbody = _endpoint_body(t, 0, first) if has_tcb[cstate] else b'"'
-            sbody = _endpoint_body(t, 1, first) if has_tcb[sstate] else b'"'
+            # (_endpoint_body, inlined for the usual case: every value known, no timer)
+            if has_tcb[cstate]:
+                iss = t[0]
+                r_end = t[10]
+                mine = t[4]
+                r_ack = t[12]
+                values = (
+                    iss,
+                    t[8],
+                    r_ack if r_ack is not None else iss,
+                    t[2],
+                    t[14],
+                    mine if r_end is None or (mine is not None and 0 < ((mine - r_end) & M) < 0x80000000) else r_end,
+                    t[6],
+                )
+                if t[16] is None and None not in values:
+                    cbody = tcb_format % values
+                else:
+                    cbody = _endpoint_body(t, 0, first)
+            else:
+                cbody = b'"'
+            if has_tcb[sstate]:
+                iss = t[1]
+                r_end = t[11]
+                mine = t[5]
+                r_ack = t[13]
+                values = (
+                    iss,
+                    t[9],
+                    r_ack if r_ack is not None else iss,
+                    t[3],
+                    t[15],
+                    mine if r_end is None or (mine is not None and 0 < ((mine - r_end) & M) < 0x80000000) else r_end,
+                    t[7],
+                )
+                if t[17] is None and None not in values:
+                    sbody = tcb_format % values
+                else:
+                    sbody = _endpoint_body(t, 1, first)
+            else:
+                sbody = b'"'
             t_rel = ts - first
             if t_rel >= 0.0001:
                 time_text = (b"%.6f" % t_rel).rstrip(b"0")
@@ -831,6 +871,7 @@ class _JsonWriter:
 
 
 _TCB_NAMES_B = (b"iss", b"irs", b"snd_una", b"snd_nxt", b"snd_wnd", b"rcv_nxt", b"rcv_wnd")
+_TCB_FORMAT = b'", "iss": %d, "irs": %d, "snd_una": %d, "snd_nxt": %d, "snd_wnd": %d, "rcv_nxt": %d, "rcv_wnd": %d'
 
 
 def _endpoint_body(t: list, role: int, first: float) -> bytes:
@@ -845,7 +886,7 @@ def _endpoint_body(t: list, role: int, first: float) -> bytes:
         rcv_nxt = r_end
     values = (iss, t[8 + role], r_ack if r_ack is not None else iss, t[2 + role], t[14 + role], rcv_nxt, t[6 + role])
     if None not in values:
-        body = b'", "iss": %d, "irs": %d, "snd_una": %d, "snd_nxt": %d, "snd_wnd": %d, "rcv_nxt": %d, "rcv_wnd": %d' % values
+        body = _TCB_FORMAT % values
     else:
         body = b'"' + b"".join([b', "%s": %d' % (name, value) for name, value in zip(_TCB_NAMES_B, values) if value is not None])
     tw = t[16 + role]
