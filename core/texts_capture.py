@@ -81,8 +81,8 @@ SEND: dict[str, dict[str, str]] = {
         "zh": "{sender_zh}现在也关闭了：发出自己的 FIN，从 CLOSE_WAIT 进入 LAST_ACK，等待对这个 FIN 的确认（RFC 9293 §3.10.4）。",
     },
     "send.fin_again": {
-        "en": "The {sender} sends its FIN again: it was not acknowledged before the retransmission timer fired (RFC 9293 §3.8.1). It stays in {send_state}.",
-        "zh": "{sender_zh}再次发送 FIN：重传定时器到期前它没有被确认（RFC 9293 §3.8.1），仍处于 {send_state}。",
+        "en": "The {sender} sends its FIN again: it was not acknowledged before the retransmission timer fired, so sending it again changes none of its state (RFC 9293 §3.8.1).",
+        "zh": "{sender_zh}再次发送 FIN：重传定时器到期前它没有被确认，重发它并不改变自己的状态（RFC 9293 §3.8.1）。",
     },
     "send.fin_again_ack_lost": {
         "en": "The {sender} sends its FIN again although an ACK of it is in the capture: that ACK never reached it, so it was still waiting for it and is back in {send_state} (RFC 9293 §3.8.1).",
