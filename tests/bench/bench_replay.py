@@ -82,8 +82,9 @@ print(f"{len(tl)} frames, {len(r.tracker.conversations)} conversations; feed {t1
 """
 
 
-def timed(cmd: list[str]) -> tuple[float, float]:
-    """Run `cmd` with stdout to /dev/null; return (wall seconds, peak RSS MB)."""
+def timed(cmd: list[str]) -> tuple[float, float, float]:
+    """Run `cmd` with stdout to /dev/null; return (wall seconds, peak RSS MB, CPU seconds
+    of the process and the children it waited for)."""
     with open(os.devnull, "wb") as devnull:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=devnull, stderr=subprocess.PIPE)
@@ -93,7 +94,7 @@ def timed(cmd: list[str]) -> tuple[float, float]:
         proc.stderr.close()
     if status != 0:
         raise SystemExit(f"{' '.join(cmd)} failed: {err.strip()}")
-    return wall, usage.ru_maxrss / 1024
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def main() -> int:
@@ -121,18 +122,21 @@ def main() -> int:
         "tshark -T fields": ["tshark", "-n", "-r", str(cap), "-T", "fields", *fields],
         "load timeline (in-process)": [py, "-c", LOAD_TIMELINE, str(cap)],
     }
-    results: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
+    results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in cases}
     print(f"capture: {cap} ({cap.stat().st_size / 2**20:.0f} MB); load average {os.getloadavg()[0]:.2f}; "
           f"{os.cpu_count()} CPUs; {args.runs} runs", file=sys.stderr)  # fmt: skip
     for run in range(args.runs):
         for name, cmd in cases.items():
             results[name].append(timed(cmd))
             print(f"  run {run + 1}: {name}: {results[name][-1][0]:.2f} s", file=sys.stderr)
-    med = {name: (statistics.median(w for w, _ in r), max(m for _, m in r)) for name, r in results.items()}
-    print("\n| command | wall (median) | peak RSS |")
-    print("|---|---|---|")
-    for name, (wall, rss) in med.items():
-        print(f"| `{name}` | {wall:.2f} s | {rss:.0f} MB |")
+    med = {
+        name: (statistics.median(w for w, _, _ in r), max(m for _, m, _ in r), statistics.median(c for _, _, c in r))
+        for name, r in results.items()
+    }
+    print("\n| command | wall (median) | CPU (median) | peak RSS |")
+    print("|---|---|---|---|")
+    for name, (wall, rss, cpu) in med.items():
+        print(f"| `{name}` | {wall:.2f} s | {cpu:.2f} s | {rss:.0f} MB |")
     # Ratios per run (each pair ran back to back, under the same load), then their median.
     conv_ratio = statistics.median(
         t[0] / c[0] for t, c in zip(results["tshark -q -z conv,tcp"], results["tcp-lab --conversations"])
@@ -140,7 +144,7 @@ def main() -> int:
     json_ratio = statistics.median(
         t[0] / c[0] for t, c in zip(results["tshark -T fields"], results["tcp-lab --format json"])
     )
-    peak = max(rss for name, (_, rss) in med.items() if not name.startswith("tshark"))
+    peak = max(rss for name, (_, rss, _) in med.items() if not name.startswith("tshark"))
     print()
     print(f"--conversations: {med['tcp-lab --conversations'][0]:.2f} s (target <= 1.5 s), "
           f"{conv_ratio:.1f}x faster than tshark, median of the runs' ratios (target >= 3x)")  # fmt: skip
