@@ -63,6 +63,7 @@ class LabScreen(Screen):
         self._scenarios = scenarios
         self._player: TextualTimer | None = None
         self._end_noted: tuple[int, int] | None = None
+        self._frozen_at = 0
 
     # -- layout -----------------------------------------------------------------------
 
@@ -73,7 +74,6 @@ class LabScreen(Screen):
 
     def on_mount(self) -> None:
         self.show()
-        self._frozen_at = 0
         self._freeze_heap()
 
     def _freeze_heap(self) -> None:
@@ -116,7 +116,7 @@ class LabScreen(Screen):
         self.view.show(c.cursor, absolute=self.absolute, lang=self.lang, intro=intro, initial=c.initial_views())
         self.title = title
         self.sub_title = self.status_text()
-        if c.length - getattr(self, "_frozen_at", 0) >= self.FREEZE_EVERY:
+        if c.length - self._frozen_at >= self.FREEZE_EVERY:
             self._freeze_heap()
 
     def status_text(self) -> str:
@@ -136,16 +136,23 @@ class LabScreen(Screen):
     # -- stepping ---------------------------------------------------------------------
 
     def action_next(self) -> None:
+        self._step_on()
+
+    def _step_on(self) -> bool:
+        """One step on (at the end, the simulation makes the next event happen). False,
+        and play stops, when nothing more happens or a scripted step can't run."""
         try:
             moved = self.controller.next()
         except ValueError as exc:  # a scripted step that can't run after the user's actions
             self._stop_play()
             self.notify(str(exc), severity="warning", timeout=8)
-            return
+            return False
         if moved:
             self.show()
-        else:
-            self._note_end()
+            return True
+        self._stop_play()
+        self._note_end()
+        return False
 
     def _note_end(self) -> None:
         """Say once (per end reached) that nothing more happens on its own."""
@@ -181,17 +188,7 @@ class LabScreen(Screen):
             self._player = None
 
     def _play_step(self) -> None:
-        try:
-            moved = self.controller.next()
-        except ValueError as exc:
-            self._stop_play()
-            self.notify(str(exc), severity="warning", timeout=8)
-            return
-        if moved:
-            self.show()
-        else:
-            self._stop_play()
-            self._note_end()
+        self._step_on()
 
     @on(SegmentLog.RowChosen)
     @on(Ladder.LineChosen)
