@@ -438,6 +438,7 @@ def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("dir", type=Path)
     ap.add_argument("--table", action="store_true", help="run tcp-lab replay on each and print a Markdown table")
+    ap.add_argument("--timeout", type=float, default=20.0, help="seconds to wait for each run (--table)")
     args = ap.parse_args(argv)
     paths = build(args.dir)
     if not args.table:
@@ -452,8 +453,12 @@ def main(argv: list[str]) -> int:
         if case.name in ("growing", "fifo", "unreadable"):
             continue  # need a writer or another user: see tests/test_malformed_files.py
         p = paths[case.name]
-        r = subprocess.run([sys.executable, "-m", "tcp_lab.tui.cli", "replay", str(p), "--format", "json"],
-                           capture_output=True, text=True, timeout=60)
+        try:
+            r = subprocess.run([sys.executable, "-m", "tcp_lab.tui.cli", "replay", str(p), "--format", "json"],
+                               capture_output=True, text=True, timeout=args.timeout)
+        except subprocess.TimeoutExpired:
+            print(f"| {case.what} | no answer within {args.timeout:g} s (stopped) | - |")
+            continue
         lines = len(r.stdout.splitlines())
         err = r.stderr.strip().replace(str(args.dir) + "/", "").replace("|", "\\|") or "(nothing)"
         shown = f"{lines} segments shown; " if lines else ""
