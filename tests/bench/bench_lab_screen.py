@@ -5,13 +5,18 @@
 
 - **open**: from a fresh interpreter to the first painted screen (import tcp-lab's lab
   modules, build the default scenario's Simulation, mount the app headless at 80x24), the
-  median of 5 runs; and whether scapy got imported (it must not).
-- **steps**: a free-play connection driven to thousands of frames (data sent back and
-  forth), then the time one step takes: the screen brought to the new cursor (`show`) and
-  the whole screen composited (`render_update(full=True)`, what Textual does for a full
-  repaint), for steps forward at the end, back in the middle and jumps; at 80x24 and 140x40.
+  median of 7 runs, beside the floor (a Textual hello-world measured the same way); and
+  whether scapy got imported (it must not).
+- **steps**: a free-play connection driven to 5,000 frames (data sent back and forth), then
+  the time one step takes: the screen brought to the new cursor (`show`) and the whole
+  screen composited (`render_update(full=True)`, a full repaint: more than Textual does
+  for a real step), for steps back, steps on, jumps, and a fault at a middle step (a
+  fork: copy, fork, act, re-index, repaint); at 80x24 and 140x40.
 - **rows**: the panes as the replay screen uses them over a timeline of 1,000,000 captured
   segments: indexing time, and the time to show and paint a step anywhere in it.
+
+CPU time is printed beside wall time: on a shared 2-core machine other processes stretch
+wall time, while the process's own CPU time is close to what an idle machine takes.
 
 Target (issue 3): open < 0.5 s; a step < 16 ms (one frame at 60 Hz).
 """
