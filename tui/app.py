@@ -10,7 +10,6 @@ Lab mode never imports scapy (tests check sys.modules after mounting).
 
 from __future__ import annotations
 
-import gc
 from typing import Any, Callable, Iterable
 
 from textual import on
@@ -63,7 +62,6 @@ class LabScreen(Screen):
         self._scenarios = scenarios
         self._player: TextualTimer | None = None
         self._end_noted: tuple[int, int] | None = None
-        self._frozen_at = 0
 
     # -- layout -----------------------------------------------------------------------
 
@@ -74,22 +72,6 @@ class LabScreen(Screen):
 
     def on_mount(self) -> None:
         self.show()
-        self._freeze_heap()
-
-    def _freeze_heap(self) -> None:
-        """Take what lives now out of the garbage collector's full passes (gc.freeze).
-
-        Frames live as long as the lab. With thousands of them, every full collection
-        scanned them all again and a step stalled for 100-200 ms every few dozen steps
-        (measured in tests/bench/bench_lab_screen.py). The young generations are collected
-        first, so that little garbage gets frozen; this runs at start and again each time
-        the timeline has grown by FREEZE_EVERY frames."""
-        gc.collect(1)
-        gc.freeze()
-        self._frozen_at = self.controller.length
-
-    #: Frames between two gc.freeze() calls.
-    FREEZE_EVERY = 1000
 
     @property
     def view(self) -> TimelineView:
@@ -116,8 +98,6 @@ class LabScreen(Screen):
         self.view.show(c.cursor, absolute=self.absolute, lang=self.lang, intro=intro, initial=c.initial_views())
         self.title = title
         self.sub_title = self.status_text()
-        if c.length - self._frozen_at >= self.FREEZE_EVERY:
-            self._freeze_heap()
 
     def status_text(self) -> str:
         """The header's right part: the step, and relative or absolute numbers. The lab

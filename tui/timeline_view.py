@@ -8,6 +8,8 @@ posts `SegmentLog.RowChosen`, which the app turns into a jump of the cursor.
 
 from __future__ import annotations
 
+import gc
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 
@@ -39,6 +41,7 @@ class TimelineView(Vertical):
         self.cursor = -1
         self.absolute = False
         self.lang = "en"
+        self._frozen_at = 0
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="endpoints"):
@@ -53,6 +56,22 @@ class TimelineView(Vertical):
 
     def on_mount(self) -> None:
         self._titles()
+        self._freeze_heap()
+
+    #: Frames indexed between two gc.freeze() calls.
+    FREEZE_EVERY = 1000
+
+    def _freeze_heap(self) -> None:
+        """Take what lives now out of the garbage collector's full passes (gc.freeze).
+
+        Frames live as long as the screen. With thousands of them (a long free play, a
+        capture), every full collection scanned them all again, and a step stalled for
+        100-200 ms every few dozen steps (tests/bench/bench_lab_screen.py). The young
+        generations are collected first, so that little garbage gets frozen. This runs at
+        mount and each time the timeline has grown by FREEZE_EVERY frames."""
+        gc.collect(1)
+        gc.freeze()
+        self._frozen_at = self.index.synced
 
     def _titles(self) -> None:
         self.query_one(Ladder).border_title = ui("ladder", self.lang)
@@ -71,7 +90,11 @@ class TimelineView(Vertical):
         """Show frame `cursor` of the timeline. -1 is before the first frame: `intro` (a
         heading and a text) takes the explanation's place and `initial` gives the client's
         and the server's views to show."""
-        self.index.sync()
+        synced = self.index.sync()
+        if synced < self._frozen_at:  # another timeline (a fork, a new scenario)
+            self._frozen_at = synced
+        if synced - self._frozen_at >= self.FREEZE_EVERY:
+            self._freeze_heap()
         relabel = lang != self.lang
         self.cursor, self.absolute, self.lang = cursor, absolute, lang
         for n, pane in enumerate(self.query(EndpointPane)):
