@@ -18,6 +18,8 @@ is why tcp-lab shows them beside, not instead of, the inferred states (core/infe
 
 from __future__ import annotations
 
+import heapq
+
 from .segment import ACK, FIN, RST, SYN
 
 # Analysis flags (Wireshark's TCP_A_* values are different; these are ours, one bit each).
@@ -143,6 +145,7 @@ class Flow:
         "is_first_ack",
         "unacked",
         "unacked_sorted",
+        "unacked_ref",
     )
 
     def __init__(self) -> None:
@@ -170,6 +173,8 @@ class Flow:
         #: True while `unacked` is in increasing sequence order (then acknowledged ones
         #: are a prefix and pop off the left).
         self.unacked_sorted = True
+        #: Reference point of the heap form (see add_unacked).
+        self.unacked_ref = 0
 
 
 class ConvAnalysis:
@@ -337,9 +342,7 @@ def analyze(
         if len(unacked) < MAX_UNACKED_SEGMENTS:
             if syn_fin:
                 nextseq = (nextseq + 1) & MASK32
-            if unacked and fwd.unacked_sorted and not 0 < ((nextseq - unacked[-1]) & MASK32) <= HALF:
-                fwd.unacked_sorted = False
-            unacked.append(nextseq)
+            add_unacked(fwd, nextseq)
     # GT_SEQ(nextseq, fwd nextseq): the highest sequence number seen so far (a zero
     # window probe does not count).
     if not fwd_nextseq or 0 < ((nextseq - fwd_nextseq) & MASK32) <= HALF:
@@ -378,8 +381,32 @@ def drop_acked_prefix(unacked: list[int], ack: int) -> None:
     del unacked[:k]
 
 
+def add_unacked(flow: Flow, end: int) -> None:
+    """Remember a segment ending at `end` as not yet acknowledged.
+
+    The list stays in sending order while that is also sequence order (the usual case:
+    acknowledged segments are then a prefix). Once a segment ends below the last one (a
+    retransmission), it becomes a heap keyed by distance from a reference point, so that
+    removing what an ACK covers stays cheap whatever the capture holds."""
+    unacked = flow.unacked
+    if flow.unacked_sorted:
+        if not unacked or 0 < ((end - unacked[-1]) & MASK32) <= HALF:
+            unacked.append(end)
+            return
+        # Switch to a heap of (end - ref) mod 2**32, ref well below the oldest segment.
+        flow.unacked_sorted = False
+        flow.unacked_ref = (unacked[0] - (1 << 30)) & MASK32
+        ref = flow.unacked_ref
+        unacked[:] = [(e - ref) & MASK32 for e in unacked]
+        heapq.heapify(unacked)
+    heapq.heappush(unacked, (end - flow.unacked_ref) & MASK32)
+
+
 def drop_acked(flow: Flow, ack: int) -> None:
-    """Remove from an unsorted unacknowledged list every segment `ack` covers."""
-    kept = [end for end in flow.unacked if ((ack - end) & MASK32) >= HALF]
-    flow.unacked[:] = kept
-    flow.unacked_sorted = all(0 < ((b - a) & MASK32) <= HALF for a, b in zip(kept, kept[1:]))
+    """Remove from an unsorted (heap) unacknowledged list every segment `ack` covers
+    (packet-tcp.c drops a segment unless GT_SEQ(end, ack))."""
+    heap = flow.unacked
+    ref = flow.unacked_ref
+    pop = heapq.heappop
+    while heap and ((ack - heap[0] - ref) & MASK32) < HALF:
+        pop(heap)

@@ -416,6 +416,31 @@ class Observer:
         other.rtt = self.rtt
         return other
 
+    def freeze(self) -> tuple:
+        """A compact copy (tuples of plain values) to start a revision from (`thaw`)."""
+        return (
+            tuple(getattr(self.sides[0], name) for name in Side.__slots__),
+            tuple(getattr(self.sides[1], name) for name in Side.__slots__),
+            self.midstream,
+            self.syn_time,
+            self.rtt,
+        )
+
+    @classmethod
+    def thaw(cls, frozen: tuple) -> "Observer":
+        obs = cls.__new__(cls)
+        sides = []
+        for values in frozen[:2]:
+            side = Side.__new__(Side)
+            for name, value in zip(Side.__slots__, values):
+                setattr(side, name, value)
+            sides.append(side)
+        obs.sides = (sides[0], sides[1])
+        obs.midstream, obs.syn_time, obs.rtt = frozen[2:]
+        obs.steady = [False, False]
+        obs._update_steady()
+        return obs
+
     @property
     def crossing_window(self) -> float:
         """How recent a segment must be to count as still on its way (see

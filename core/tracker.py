@@ -87,6 +87,8 @@ _STEADY_CODES = _steady_codes()
 
 
 _ACC_ECN_SETUP = AE | CWR | ECE
+#: Snapshots kept per conversation (see Conversation.snapshots).
+SNAPSHOTS = 4
 #: Placeholder until a conversation gets its own observer (Tracker._new_conversation).
 _NO_OBSERVER = Observer()
 _SYN_ACK = SYN | ACK
@@ -120,6 +122,8 @@ class Conversation:
         "overrides",
         "reused_by",
         "reuses",
+        "snapshots",
+        "late",
         "ctl_rows",
     )
 
@@ -154,6 +158,12 @@ class Conversation:
         #: Rows that did not reach their receiver: row -> LOST, or the row at which they
         #: arrived after all (a FIN that crossed the peer's).
         self.overrides: dict[int, int] = {}
+        #: The observer (frozen, Observer.freeze) before each of the last few rows that
+        #: carried SYN, FIN or RST: (row, frozen). A revision starts from the latest one
+        #: before the rows it changes, or from the start.
+        self.snapshots: list[tuple[int, tuple]] = []
+        #: Late deliveries: row at which they arrived -> the rows that arrived then.
+        self.late: dict[int, list[int]] = {}
         #: (role, SYN / SYN|ACK / FIN, sequence number) -> the last row carrying it.
         self.ctl_rows: dict[tuple[int, int, int], int] = {}
         self.reused_by: int | None = None  # the conversation that reused its ports
@@ -388,9 +398,10 @@ class Tracker:
                         bits |= an.SPURIOUS_RETRANSMISSION
                     unacked = fwd.unacked
                     if len(unacked) < 10000:
-                        if unacked and fwd.unacked_sorted and not 0 < ((end - unacked[-1]) & M) <= 0x80000000:
-                            fwd.unacked_sorted = False
-                        unacked.append(end)
+                        if fwd.unacked_sorted and (not unacked or 0 < ((end - unacked[-1]) & M) <= 0x80000000):
+                            unacked.append(end)
+                        else:
+                            an.add_unacked(fwd, end)
                     if 0 < ((end - nextseq) & M) <= 0x80000000:
                         fwd.nextseq = end
                         fwd.nextseqtime = ts
@@ -467,6 +478,11 @@ class Tracker:
                         fwd.win_scale = -2
                 observer = conv.observer
                 before = conv.state_byte
+                if flags & 7:
+                    snapshots = conv.snapshots
+                    snapshots.append((row, observer.freeze()))
+                    if len(snapshots) > SNAPSHOTS:
+                        del snapshots[0]
                 step = observer.step(role, flags, seq, ack, length, win_scaled, ts)
                 sides = observer.sides
                 states = (sides[0].state << 4) | sides[1].state
@@ -551,6 +567,11 @@ class Tracker:
                 explain = 0
             else:
                 before = conv.state_byte
+                if flags & 7:
+                    snapshots = conv.snapshots
+                    snapshots.append((row, conv.observer.freeze()))
+                    if len(snapshots) > SNAPSHOTS:
+                        del snapshots[0]
                 step = conv.observer.step(role, flags, seq, ack, length, win, ts)
                 sides = conv.observer.sides
                 states = (sides[0].state << 4) | sides[1].state
@@ -728,26 +749,45 @@ class Tracker:
         """Infer the conversation's states again, from the earliest row concerned, with
         `overrides` (row -> LOST or the row it arrived at) added, and rewrite its rows."""
         store = self.store
-        conv.overrides.update(overrides)
+        late = conv.late
         for r, how in overrides.items():
+            old = conv.overrides.get(r)
+            if old is not None and old >= 0:
+                late[old].remove(r)
+            conv.overrides[r] = how
             if how == LOST:
                 store.meta[r] |= META_LOST
+            elif how >= 0:
+                late.setdefault(how, []).append(r)
         rows = conv.rows
+        summary = self.summary_only  # no states or explain columns to rewrite
         if server_initial is not None and server_initial != conv.server_initial:
             conv.server_initial = server_initial
-        summary = self.summary_only  # no states or explain columns to rewrite
-        # Infer the whole conversation again from its start (revisions are rare; keeping
-        # observer copies to start later would cost memory for every conversation).
+            earliest = -1  # from the very start
+        else:
+            earliest = min(overrides)
+        # Start from the last snapshot taken before the earliest row concerned, else from
+        # the start of the conversation.
         first = 0
-        observer = conv.initial_observer()
-        late: dict[int, list[int]] = {}
-        for r, how in conv.overrides.items():
-            if how >= 0:
-                late.setdefault(how, []).append(r)
+        observer = None
+        snapshots = conv.snapshots
+        while snapshots and snapshots[-1][0] > earliest:
+            snapshots.pop()
+        if snapshots:
+            snap_row, frozen = snapshots[-1]
+            first = bisect_left(rows, snap_row)
+            observer = Observer.thaw(frozen)
+            snapshots.pop()  # taken again below, before that row
+        if observer is None:
+            observer = conv.initial_observer()
         for i in range(first, len(rows)):
             r = rows[i]
             flags = store.flags[r]
             role = 1 if store.meta[r] & META_FROM_SERVER else 0
+            if flags & 7:
+                snapshots.append((r, observer.freeze()))
+                if len(snapshots) > SNAPSHOTS:
+                    del snapshots[0]
             how = conv.overrides.get(r)
             step = observer.step(
                 role, flags, store.seq[r], store.ack[r], store.length[r], store.win_scaled(r), store.ts[r],
