@@ -369,7 +369,7 @@ CASES: tuple[Case, ...] = (
 # again and again (each copy proves the one before it lost, so the tracker looks back).
 # A replay must stay linear in the capture's length: these must never look like a hang.
 
-PATHOLOGICAL_COPIES = 12_000
+PATHOLOGICAL_COPIES = 6_000
 
 
 def _server(tcp: bytes) -> bytes:

@@ -134,8 +134,9 @@ def test_every_corpus_case_has_an_expectation():
 
 
 #: Seconds a pathological capture may take. Linear work takes well under a second for
-#: these 12,000 segments; work that grows with the square of the conversation's length
-#: takes minutes (12,000 copies of one SYN: about 140 s), which a user takes for a hang.
+#: these 6,000 segments; work that grows with the square of the conversation's length
+#: takes a minute or more (6,000 copies of one SYN took 35 s before 945607f), which a
+#: user takes for a hang.
 PATHOLOGICAL_TIMEOUT = 10
 
 
