@@ -35,6 +35,7 @@ keeps one byte per endpoint per segment.
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import NamedTuple
 
 from .segment import ACK, FIN, RST, SYN
@@ -367,6 +368,8 @@ class Side:
         return other
 
 
+_side_values = attrgetter(*Side.__slots__)
+
 #: Receiver states in which a segment without SYN, FIN or RST changes nothing, whatever
 #: its ACK number (in SYN_RCVD it may complete the handshake; in FIN_WAIT_1, CLOSING and
 #: LAST_ACK it may acknowledge the FIN; in CLOSED a late ACK of its FIN still matters).
@@ -418,13 +421,8 @@ class Observer:
 
     def freeze(self) -> tuple:
         """A compact copy (tuples of plain values) to start a revision from (`thaw`)."""
-        return (
-            tuple(getattr(self.sides[0], name) for name in Side.__slots__),
-            tuple(getattr(self.sides[1], name) for name in Side.__slots__),
-            self.midstream,
-            self.syn_time,
-            self.rtt,
-        )
+        sides = self.sides
+        return (_side_values(sides[0]), _side_values(sides[1]), self.midstream, self.syn_time, self.rtt)
 
     @classmethod
     def thaw(cls, frozen: tuple) -> "Observer":
