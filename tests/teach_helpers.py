@@ -1,16 +1,16 @@
-"""Helpers for the teaching tools' tests: the lab with the teaching keys, fixed ISNs."""
+"""Helpers for the teaching tools' tests: the lab (which has the teaching keys), fixed ISNs."""
 
 from __future__ import annotations
 
 from tcp_lab.core.replay import Replay
 from tcp_lab.core.scenario import get
 from tcp_lab.core.simulation import Simulation
-from tcp_lab.tui.teach import teaching_lab_app
+from tcp_lab.tui.app import lab_app
 
 
 def teach_app(name: str = "handshake-teardown", lang: str = "en"):
     sim = Simulation(get(name), isn_client=1000, isn_server=5000)
-    return teaching_lab_app(sim, lang=lang, highlight_seconds=None, cursor_blink=False)
+    return lab_app(sim, lang=lang, highlight_seconds=None, cursor_blink=False)
 
 
 def finished(name: str, isn_client: int = 1000, isn_server: int = 5000):

@@ -3,7 +3,8 @@
 `run_lab(simulation, lang)` is the entry point of `tcp-lab` / `tcp-lab lab` on a terminal.
 The screen (LabScreen) is a TimelineView (both endpoints, ladder, segment log,
 explanation) driven by a LabController; its keys come from tui/keys.py and every one of
-them is also a command in the palette (ctrl+p, LabCommands).
+them is also a command in the palette (ctrl+p, LabCommands). The teaching tools (state
+diagram, quiz, exports: tui/teach.py) are mixed in.
 
 Lab mode never imports scapy (tests check sys.modules after mounting).
 """
@@ -23,6 +24,7 @@ from .controller import LabController, NoTimer, Stepper
 from .keys import bindings
 from .ladder import Ladder
 from .segment_log import SegmentLog
+from .teach import TeachingMixin
 from .timeline_view import TimelineView
 from .ui_text import ui
 
@@ -36,8 +38,9 @@ def lang_text(value: Any, lang: str) -> str:
     return str(value or "")
 
 
-class LabScreen(Screen):
-    """The main screen: a TimelineView stepped by the keys of tui/keys.py."""
+class LabScreen(TeachingMixin, Screen):
+    """The main screen: a TimelineView stepped by the keys of tui/keys.py; g, z and e open
+    the teaching tools (tui/teach.py)."""
 
     BINDINGS = bindings()
 

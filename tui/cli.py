@@ -38,6 +38,8 @@ def _add_format(p: argparse.ArgumentParser, with_lang: bool = True) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from tcp_lab import __version__
 
+    from .export_files import add_export_arguments
+
     parser = _Parser(
         prog="tcp-lab",
         description="A terminal lab for the TCP three-way handshake and four-way teardown.",
@@ -55,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--isn-client", type=_u32, metavar="N", help="the client's initial sequence number")
     lab.add_argument("--isn-server", type=_u32, metavar="N", help="the server's initial sequence number")
     lab.add_argument("--seed", type=int, metavar="N", help="seed for random ISNs (reproducible runs)")
+    add_export_arguments(lab)
 
     replay = sub.add_parser("replay", help="replay a capture file (pcap or pcapng; '-' reads a pcap stream on stdin)")
     replay.add_argument("file", metavar="FILE", help="a .pcap or .pcapng file, or - for stdin (e.g. tcpdump -U -w -)")
@@ -73,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     sniff.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds (headless)")
 
     quiz = sub.add_parser("quiz", help="predict each next step of a scenario; the answer and why; a score")
-    quiz.add_argument("scenario", nargs="?", default=None, help="scenario name (default handshake)")
+    quiz.add_argument("scenario", nargs="?", default=None, help="scenario name (default handshake; see 'tcp-lab scenarios')")
     quiz.add_argument("--scenario-file", metavar="FILE", help="a TOML scenario file")
     quiz.add_argument("--format", choices=("tui", "text"), default=None,
                       help="tui: the quiz screen (default on a terminal); text: questions on stdout, answers from stdin")
@@ -84,13 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     compare = sub.add_parser("compare", help="a real conversation beside the closest built-in scenario, differences explained")
     compare.add_argument("file", metavar="FILE", help="a .pcap or .pcapng capture")
-    compare.add_argument("--conn", type=int, metavar="N", help="conversation N (as tcp.stream; default: the first with a SYN)")
+    compare.add_argument("--conn", type=int, metavar="N", help="conversation N (as tcp.stream; default: the first with a handshake)")
     _add_format(compare)
 
     serve = sub.add_parser("serve", help="serve the lab to a browser (textual-serve) on this machine")
-    serve.add_argument("scenario", nargs="?", default=None, help="scenario the lab opens on")
+    serve.add_argument("scenario", nargs="?", default=None, help="scenario the lab opens on (default handshake-teardown)")
     serve.add_argument("--port", type=int, default=8000, metavar="N", help="TCP port to listen on (default 8000)")
-    serve.add_argument("--host", default="127.0.0.1", metavar="ADDR", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--host", default="127.0.0.1", metavar="ADDR", help="address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--lang", choices=("en", "zh"), default="en", help="language of explanations (default en)")
 
     return parser

@@ -18,13 +18,6 @@ from typing import Any
 from .errors import CliError
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", metavar="FILE", help="a .pcap or .pcapng capture")
-    p.add_argument("--conn", type=int, metavar="N", default=None, help="conversation N (as tcp.stream; default: the first with a handshake)")
-    p.add_argument("--format", choices=("tui", "text", "json"), default=None, help="tui (default on a terminal), text or json")
-    p.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the notes (default en)")
-
-
 def load(path: str, conn: int | None) -> tuple[Any, Any, float | None, float | None, int]:
     """(comparison's real timeline, replay, reuse time, capture end, conversation number)."""
     from .cmd_replay import _check_path, _read_file

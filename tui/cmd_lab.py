@@ -89,6 +89,13 @@ def _lab(args: argparse.Namespace) -> int:
         trial.run_to_end(limit=1_000_000)
     except StepFailed as exc:
         raise CliError(str(exc)) from None
+    from .export_files import export_from_args, wants_export
+
+    if wants_export(args):
+        # Exports of the whole run; without an explicit --format nothing else is shown.
+        export_from_args(args, trial.timeline, scenario.title["en"])
+        if getattr(args, "format", None) is None:
+            return 0
     fmt = resolve_format(getattr(args, "format", None))
     lang = getattr(args, "lang", "en") or "en"
     if fmt == "tui":

@@ -15,22 +15,6 @@ import sys
 from .errors import CliError
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The quiz's arguments (tui/cli.py builds the subparser with this)."""
-    p.add_argument("scenario", nargs="?", default=None, help="scenario name (default handshake; see 'tcp-lab scenarios')")
-    p.add_argument("--scenario-file", metavar="FILE", help="a TOML scenario file")
-    p.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the questions (default en)")
-    p.add_argument(
-        "--format",
-        choices=("tui", "text"),
-        default=None,
-        help="tui: the quiz screen (default on a terminal); text: questions on stdout, answers from stdin",
-    )
-    p.add_argument("--isn-client", type=int, metavar="N", help="the client's initial sequence number")
-    p.add_argument("--isn-server", type=int, metavar="N", help="the server's initial sequence number")
-    p.add_argument("--seed", type=int, metavar="N", help="seed for random ISNs")
-
-
 def run(args: argparse.Namespace) -> int:
     from tcp_lab.core.simulation import Simulation, StepFailed
 

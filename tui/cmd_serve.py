@@ -13,13 +13,6 @@ import socket
 from .errors import CliError
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("scenario", nargs="?", default=None, help="scenario the lab opens on (default handshake-teardown)")
-    p.add_argument("--port", type=int, default=8000, metavar="N", help="TCP port to listen on (default 8000)")
-    p.add_argument("--host", default="127.0.0.1", metavar="ADDR", help="address to listen on (default 127.0.0.1: this machine only)")
-    p.add_argument("--lang", choices=("en", "zh"), default="en", help="language of explanations (default en)")
-
-
 def run(args: argparse.Namespace) -> int:
     from tcp_lab.core import scenario as scenarios
 

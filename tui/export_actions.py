@@ -11,16 +11,13 @@ screen, a line on stderr headless).
   the frames will do (lab, replay, live).
 * Headless: `export_from_args(args, timeline, title)` for `tcp-lab lab SCENARIO
   --export-pcap F --export-mermaid F --export-svg F` (`add_export_arguments` adds the
-  options to a parser).
+  options to a parser). They live in tui/export_files.py, which imports no Textual, and
+  are re-exported here.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
-import re
-import sys
-import tempfile
 from typing import Any, Callable
 
 from textual.app import ComposeResult
@@ -30,9 +27,15 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from tcp_lab.core.export import mermaid_export, pcap_export, svg_export
-
-from .errors import CliError
+from .export_files import (  # noqa: F401  (the headless half, re-exported)
+    add_export_arguments,
+    export_from_args,
+    free_name,
+    render_export,
+    slug,
+    wants_export,
+    write_atomic,
+)
 
 KINDS = ("pcap", "mermaid", "svg", "screenshot")
 EXTENSIONS = {"pcap": "pcap", "mermaid": "mmd", "svg": "svg", "screenshot": "svg"}
@@ -42,57 +45,6 @@ LABELS = {
     "svg": ("Ladder as an SVG picture for slides (.svg)", "时序图：SVG 图片，用于幻灯片（.svg）"),
     "screenshot": ("Screenshot of this screen (.svg)", "当前画面截图（.svg）"),
 }
-
-
-def write_atomic(path: str, data: bytes | str) -> str:
-    """Write `data` to `path` atomically (temp file in the same folder, fsync, os.replace).
-    Returns the absolute path. Raises OSError (the temp file is removed)."""
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    target = os.path.abspath(path)
-    folder = os.path.dirname(target) or "."
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return target
-
-
-def render_export(kind: str, timeline: Any, title: str) -> bytes | str:
-    """The bytes or text of an export of `timeline` (not the screenshot)."""
-    if kind == "pcap":
-        return pcap_export(timeline)
-    if kind == "mermaid":
-        return mermaid_export(timeline, title)
-    if kind == "svg":
-        return svg_export(timeline, title)
-    raise ValueError(f"unknown export {kind!r}")
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()[:40] or "lab"
-
-
-def free_name(folder: str, stem: str, ext: str) -> str:
-    """folder/stem-N.ext with the first N (from 1) that names no existing file."""
-    n = 1
-    while True:
-        candidate = os.path.join(folder, f"{stem}-{n}.{ext}")
-        if not os.path.exists(candidate):
-            return candidate
-        n += 1
 
 
 # ============================================================================ screen ===
@@ -184,40 +136,3 @@ def open_export_menu(screen: Any, folder: str | None = None, done: Callable[[str
         screen.app.call_after_refresh(run)
 
     screen.app.push_screen(ExportMenu(getattr(screen, "lang", "en")), chosen)
-
-
-# ========================================================================== headless ===
-
-
-def add_export_arguments(parser: argparse.ArgumentParser) -> None:
-    """--export-pcap/--export-mermaid/--export-svg FILE for a headless run."""
-    parser.add_argument("--export-pcap", metavar="FILE", help="write the run's segments as a pcap (Wireshark opens it)")
-    parser.add_argument("--export-mermaid", metavar="FILE", help="write the ladder as a Mermaid sequenceDiagram")
-    parser.add_argument("--export-svg", metavar="FILE", help="write the ladder as an SVG picture")
-
-
-def export_from_args(args: argparse.Namespace, timeline: Any, title: str, err=None) -> list[str]:
-    """Write every export asked for on the command line; tell each path on stderr.
-    Raises CliError (exit 2) with one sentence when a file cannot be written."""
-    err = err or sys.stderr
-    written = []
-    for kind in ("pcap", "mermaid", "svg"):
-        path = getattr(args, f"export_{kind}", None)
-        if not path:
-            continue
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(folder):
-            raise CliError(f"{path}: the folder {folder} does not exist.")
-        if os.path.isdir(path):
-            raise CliError(f"{path} is a directory; give a file name to export to.")
-        try:
-            target = write_atomic(path, render_export(kind, timeline, title))
-        except OSError as exc:
-            raise CliError(f"{path}: cannot write the {kind} export ({exc.strerror or exc}).") from None
-        err.write(f"tcp-lab: wrote {target}\n")
-        written.append(target)
-    return written
-
-
-def wants_export(args: argparse.Namespace) -> bool:
-    return any(getattr(args, f"export_{k}", None) for k in ("pcap", "mermaid", "svg"))

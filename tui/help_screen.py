@@ -1,4 +1,5 @@
-"""The help screen: how to read the lab screen, and every key."""
+"""The help screen: how to read the screen, and every key (the lab's, or the replay and
+live screens' when they open it with their own key table and words)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from .keys import KEYS, LOG_KEYS
+from .keys import KEYS, LOG_KEYS, Key
 
 INTRO = {
     "en": (
@@ -44,19 +45,26 @@ INTRO = {
 }
 
 
-def help_renderable(lang: str = "en") -> Group:
-    """The help text and the keys table in `lang`."""
+def help_renderable(
+    lang: str = "en",
+    keys: tuple[Key, ...] = KEYS,
+    intro: dict[str, str] | None = None,
+    extra: tuple[tuple[str, str, str, str], ...] = LOG_KEYS,
+) -> Group:
+    """The help text and the keys table in `lang`: the lab's, or those given (`intro`: the
+    text in each language; `extra`: rows after the keys, (keys en, keys zh, en, zh))."""
+    intro = intro or INTRO
     table = Table(box=None, show_header=True, header_style="bold", padding=(0, 2, 0, 0), expand=False)
     table.add_column("Key" if lang == "en" else "按键", style="bold cyan", no_wrap=True)
     table.add_column("What it does" if lang == "en" else "作用")
-    for key in KEYS:
+    for key in keys:
         table.add_row(key.display, key.zh if lang == "zh" else key.en)
     table.add_row("ctrl+p", "Command palette: every command by name" if lang == "en" else "命令面板：按名称查找所有命令")
-    for keys_en, keys_zh, en, zh in LOG_KEYS:
+    for keys_en, keys_zh, en, zh in extra:
         table.add_row(keys_zh if lang == "zh" else keys_en, zh if lang == "zh" else en)
     title = Text("How to read this screen" if lang == "en" else "如何阅读这个界面", style="bold")
     keys_title = Text("\nKeys" if lang == "en" else "\n按键", style="bold")
-    return Group(title, Text(INTRO[lang]), keys_title, table)
+    return Group(title, Text(intro.get(lang) or intro["en"]), keys_title, table)
 
 
 class HelpScreen(ModalScreen[None]):
@@ -74,14 +82,23 @@ class HelpScreen(ModalScreen[None]):
     }
     """
 
-    def __init__(self, lang: str = "en") -> None:
+    def __init__(
+        self,
+        lang: str = "en",
+        keys: tuple[Key, ...] = KEYS,
+        intro: dict[str, str] | None = None,
+        extra: tuple[tuple[str, str, str, str], ...] = LOG_KEYS,
+    ) -> None:
         super().__init__()
         self.lang = lang
+        self.keys = keys
+        self.intro = intro
+        self.extra = extra
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
             scroll.border_title = "tcp-lab help  (Esc closes)" if self.lang == "en" else "tcp-lab 帮助（Esc 关闭）"
-            yield Static(help_renderable(self.lang), id="help-text")
+            yield Static(help_renderable(self.lang, self.keys, self.intro, self.extra), id="help-text")
 
     def action_close(self) -> None:
         self.dismiss(None)

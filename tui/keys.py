@@ -1,5 +1,10 @@
-"""Every key of the lab screen, in one table: the bindings, the footer, the help screen
-and the command palette are all made from it, so they cannot disagree."""
+"""Every key of tcp-lab's screens, in tables: the bindings, the footer, the help screen
+and the command palette are all made from them, so they cannot disagree.
+
+`KEYS` are the lab screen's (tui/app.py); `CAPTURE_KEYS` the replay and live screens'
+(tui/replay_app.py, tui/live_app.py): the same step and display keys, the teaching tools
+(`TEACH_KEYS`: state diagram, quiz, export) in both, but none of the lab's keys that
+change what happens (faults, timers, app calls, scenarios): a capture is what it is."""
 
 from __future__ import annotations
 
@@ -41,6 +46,32 @@ KEYS: tuple[Key, ...] = (
     Key("q", "q  ctrl+q", "quit", "Quit", "退出", "Quit"),
 )
 
+#: The teaching tools (tui/teach.py), on every screen that shows a timeline.
+TEACH_KEYS: tuple[Key, ...] = (
+    Key("g", "g", "state_diagram", "State diagram (RFC 9293) with both sides on it; g again: back to the ladder", "状态图（RFC 9293），标出两端的位置；再按 g 返回时序图", "Diagram"),
+    Key("z", "z", "quiz", "Quiz: predict the next steps (state, flags, ack), then see why", "测验：预测接下来的步骤（状态、控制位、确认号），再看原因", "Quiz"),
+    Key("e", "e", "export", "Export: pcap for Wireshark, Mermaid, SVG, screenshot", "导出：pcap（Wireshark）、Mermaid、SVG、截图", "Export"),
+)
+
+KEYS = KEYS[:-1] + TEACH_KEYS + KEYS[-1:]
+
+#: The replay and live screens' keys.
+CAPTURE_KEYS: tuple[Key, ...] = (
+    Key("n,space,right", "n  space  →", "next", "Next segment of the selected connection", "所选连接的下一个报文段", "Next"),
+    Key("p,left", "p  ←", "prev", "Previous segment (stops following a growing capture)", "上一个报文段（停止跟随正在增长的抓包）", "Back"),
+    Key("home", "Home", "first", "The connection's first segment", "该连接的第一个报文段"),
+    Key("end", "End", "last", "The connection's last segment so far", "该连接目前的最后一个报文段"),
+    Key("question_mark", "?", "help", "This help", "帮助", "Help"),
+    Key("a", "a", "play", "Play / pause: one segment a second", "自动播放 / 暂停：每秒一个报文段", "Play"),
+    Key("f", "f", "follow", "Follow: stay on the newest segment as the capture grows (f again: stop)", "跟随：抓包增长时停在最新的报文段（再按 f 停止）", "Follow"),
+    Key("slash", "/", "filter", "Filter connections by address or port (Enter: to the list, Esc: clear)", "按地址或端口筛选连接（回车：回到列表，Esc：清除）", "Filter"),
+    Key("c", "c", "connections", "Connection list: show it and move to it (↑ ↓ pick; c again hides it)", "连接列表：显示并进入（↑ ↓ 选择；再按 c 隐藏）", "Conns"),
+    Key("r", "r", "toggle_seq", "Absolute / relative sequence numbers", "绝对 / 相对序号"),
+    Key("l", "l", "toggle_lang", "Explanations in English / Chinese", "解释语言：英文 / 中文", "中文/EN"),
+    *TEACH_KEYS,
+    Key("q", "q  ctrl+q", "quit", "Quit", "退出", "Quit"),
+)
+
 #: Keys that work in the segment log when it has focus (click it, or Tab to it).
 LOG_KEYS: tuple[tuple[str, str, str, str], ...] = (
     ("↑  ↓  PgUp  PgDn", "↑  ↓  PgUp  PgDn", "Jump to another segment's row (the whole screen follows)", "跳到另一个报文段的行（整个画面随之变化）"),
@@ -49,11 +80,15 @@ LOG_KEYS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-def bindings() -> list[Binding]:
-    """The screen's Bindings, made from KEYS."""
+#: How the footer writes keys whose Textual names are words.
+_DISPLAY = {"left_square_bracket": "[", "right_square_bracket": "]", "question_mark": "?", "slash": "/"}
+
+
+def bindings(keys: tuple[Key, ...] = KEYS) -> list[Binding]:
+    """A screen's Bindings, made from its key table (the lab's by default)."""
     out = []
-    for key in KEYS:
-        display = {"left_square_bracket": "[", "right_square_bracket": "]", "question_mark": "?"}.get(key.keys)
+    for key in keys:
+        display = _DISPLAY.get(key.keys)
         out.append(
             Binding(
                 key.keys,
