@@ -238,7 +238,7 @@ class Replay:
         are kept (no rows, no timelines): what `--conversations` needs, several times
         faster."""
         self.title = title
-        self.scanner = TcpScanner(flat=True)
+        self.scanner = TcpScanner(keyed=True, lean=summary_only)
         self.tracker = Tracker(summary_only=summary_only)
         self.store = self.tracker.store
         self._tcb_cache: dict[int, list[_Tcb]] = {}
@@ -252,8 +252,8 @@ class Replay:
         """Take the next bytes of the capture; returns how many segments they added."""
         return self._track(self.scanner.feed(chunk))
 
-    def _track(self, items: list[tuple]) -> int:
-        added = self.tracker.feed(items)
+    def _track(self, items: list[tuple], flat: bool = False) -> int:
+        added = self.tracker.feed(items) if flat else self.tracker.feed_keyed(items)
         if self.tracker.revised:
             revised = self.tracker.take_revised()
             if not self.tracker.summary_only:
@@ -272,7 +272,7 @@ class Replay:
     def feed_segments(self, items: list[tuple]) -> int:
         """Track already-decoded flat segment tuples (a live sniffer's: (frame_no, ts,
         wirelen, *core.decode.Decoded))."""
-        return self._track(items)
+        return self._track(items, flat=True)
 
     def finish(self) -> None:
         """End of input (reports a capture cut short in `problems`)."""

@@ -43,6 +43,18 @@ one. Unpack them straight in the loop header::
          options, urg) in iter_tcp_flat(chunks, scan):
         ...
 
+The keyed form is what the replay's tracker (core/tracker.py) reads, faster again:
+``TcpScanner(keyed=True)`` hands out one 11-tuple per segment, laid out as KEYED_FIELDS::
+
+    (frame_no, ts, wirelen, key, seq, ack, flags, win, length, options, urg)
+
+where `key` is the segment's 4-tuple as one bytes object: source address, destination
+address, source port, destination port (ports big-endian, 2 bytes each), 12 bytes for
+IPv4 and 36 for IPv6, exactly the bytes an Ethernet/IPv4 frame holds from offset 26 to
+38, so the common frame gives it with one slice (`split_key` gives the parts back). With
+``lean=True`` too, `options` is always ``b""`` (for callers that never read options, such
+as the conversation table).
+
 Chunks of 256 KiB to 4 MiB are best; any size works, down to one byte. A record split
 between two chunks is put together from the end of one and the start of the next,
 without copying the chunks themselves.
@@ -64,15 +76,38 @@ from .pcapfile import (
     Problem,
 )
 
-__all__ = ["FLAT_FIELDS", "TcpScanner", "iter_tcp", "iter_tcp_flat"]
+__all__ = ["FLAT_FIELDS", "KEYED_FIELDS", "TcpScanner", "flat_to_keyed", "iter_tcp", "iter_tcp_flat", "split_key"]
 
 #: The layout of a flat segment tuple (TcpScanner(flat=True), iter_tcp_flat).
 FLAT_FIELDS = ("frame_no", "ts", "wirelen") + Decoded._fields
+#: The layout of a keyed segment tuple (TcpScanner(keyed=True)).
+KEYED_FIELDS = ("frame_no", "ts", "wirelen", "key", "seq", "ack", "flags", "win", "length", "options", "urg")
+_PORTS = struct.Struct("!HH")
+
+
+def split_key(key: bytes) -> tuple[int, bytes, bytes, int, int]:
+    """(ip_version, src, dst, sport, dport) of a keyed tuple's key."""
+    if len(key) == 12:
+        sport, dport = _PORTS.unpack_from(key, 8)
+        return 4, key[:4], key[4:8], sport, dport
+    sport, dport = _PORTS.unpack_from(key, 32)
+    return 6, key[:16], key[16:32], sport, dport
+
+
+def flat_to_keyed(items: Iterable[tuple]) -> list[tuple]:
+    """Flat tuples (FLAT_FIELDS) as keyed tuples (KEYED_FIELDS)."""
+    pack = _PORTS.pack
+    return [
+        (frame, ts, wirelen, src + dst + pack(sport, dport), seq, ack, flags, win, length, options, urg)
+        for (frame, ts, wirelen, _ipv, src, dst, sport, dport, seq, ack, flags, win, length, options, urg) in items
+    ]
 
 #: Ethernet + IPv4 (IHL 5) + TCP fixed header, 54 bytes, the fields the fast path needs:
 #: ethertype; version/IHL; total length; flags/fragment offset; protocol; source;
 #: destination; ports; seq; ack; data offset/flags; window; urgent pointer.
 _ETH_IPV4_TCP = struct.Struct("!12xHBxH2xHxB2x4s4sHHIIHH2xH")
+#: The same, with the 4-tuple as one 12-byte key (addresses and ports are contiguous).
+_ETH_IPV4_TCP_KEYED = struct.Struct("!12xHBxH2xHxB2x12sIIHH2xH")
 #: An Enhanced Packet Block's header and fixed fields: type, length, interface id,
 #: timestamp high, timestamp low, captured length, original length.
 _EPB = {"<": struct.Struct("<IIIIIII"), ">": struct.Struct(">IIIIIII")}
@@ -92,13 +127,16 @@ class TcpScanner:
     reading stops), `format` ("pcap" / "pcapng").
     """
 
-    def __init__(self, *, flat: bool = False) -> None:
+    def __init__(self, *, flat: bool = False, keyed: bool = False, lean: bool = False) -> None:
         self.reader = CaptureReader()
         #: One counter for every reason a record gave no segment (reader and decoder).
         self.skipped: Counter[str] = self.reader.skipped
         self.segments = 0
         #: Hand out flat tuples (FLAT_FIELDS) instead of (ts, Decoded).
-        self.flat = flat
+        self.flat = flat and not keyed
+        #: Hand out keyed tuples (KEYED_FIELDS); with `lean`, without their options.
+        self.keyed = keyed
+        self.lean = keyed and lean
         self._tail = bytearray()  # the start of a record split across chunks
         self._fed = 0  # bytes fed so far
 
@@ -186,13 +224,22 @@ class TcpScanner:
         seg = decode(linktype, data, wirelen)
         if seg.__class__ is str:
             self.skipped[seg] += 1  # type: ignore[index]
+        elif self.keyed:
+            out.append(self._keyed(self.reader.frames, rec_ts, wirelen, seg))
         elif self.flat:
             out.append((self.reader.frames, rec_ts, wirelen, *seg))
         else:
             out.append((rec_ts, seg))
 
+    def _keyed(self, frame: int, ts: float, wirelen: int, seg: Decoded) -> tuple:
+        """The keyed tuple of a segment decoded the general way."""
+        return (frame, ts, wirelen, seg.src + seg.dst + _PORTS.pack(seg.sport, seg.dport), seg.seq, seg.ack,
+                seg.flags, seg.win, seg.length, b"" if self.lean else seg.options, seg.urg)  # fmt: skip
+
     def _pcap_loop(self, buf: bytes, pos: int, end: int, out: list[Any], base: int) -> int:
         """pcap records: the hot loop (one unpack for the record header, one for the frame)."""
+        if self.keyed:
+            return self._pcap_loop_keyed(buf, pos, end, out, base)
         reader = self.reader
         record, ts_div, snaplen, hard_max, linktype = reader.pcap_params()
         rec_unpack = record.unpack_from
@@ -258,6 +305,62 @@ class TcpScanner:
         self.segments += len(out) - first
         return pos
 
+    def _pcap_loop_keyed(self, buf: bytes, pos: int, end: int, out: list[Any], base: int) -> int:
+        """`_pcap_loop` for keyed tuples (the replay's path)."""
+        reader = self.reader
+        record, ts_div, snaplen, hard_max, linktype = reader.pcap_params()
+        rec_unpack = record.unpack_from
+        fast_unpack = _ETH_IPV4_TCP_KEYED.unpack_from
+        append = out.append
+        lean = self.lean
+        keyed = self._keyed
+        view = memoryview(buf)
+        fast_min = 54 if linktype == 1 else 1 << 62
+        limit = min(snaplen, hard_max) if snaplen else hard_max
+        empty = b""
+        frame = reader.frames
+        ts = reader.last_ts
+        first = len(out)
+        last = end - 16
+        while pos <= last:
+            sec, frac, caplen, wirelen = rec_unpack(buf, pos)
+            p = pos + 16
+            if caplen > limit:
+                if caplen > hard_max:
+                    reader.unit_size(buf, pos, end, base + pos)  # records the Problem
+                    break
+                if p + caplen > end:
+                    break
+                pos = p + caplen
+                frame += 1
+                self.skipped[SKIP_OVER_SNAPLEN] += 1
+                continue
+            nxt = p + caplen
+            if nxt > end:
+                break
+            pos = nxt
+            frame += 1
+            ts = sec + frac / ts_div
+            if caplen >= fast_min:
+                ethertype, vihl, total, frag, proto, key, seq, ack, off_flags, win, urg = fast_unpack(buf, p)
+                hlen = (off_flags >> 12) << 2
+                if (
+                    ethertype == 0x0800 and vihl == 0x45 and proto == 6 and not frag & 0x3FFF
+                    and hlen >= 20 and 20 + hlen <= total <= wirelen - 14 and 34 + hlen <= caplen
+                ):
+                    append((frame, ts, wirelen, key, seq, ack, off_flags & 0x1FF, win, total - 20 - hlen,
+                            buf[p + 54 : p + 34 + hlen] if hlen > 20 and not lean else empty, urg))
+                    continue
+            seg = decode(linktype, view[p:nxt], wirelen)
+            if seg.__class__ is str:
+                self.skipped[seg] += 1
+            else:
+                append(keyed(frame, ts, wirelen, seg))
+        reader.frames = frame
+        reader.last_ts = ts
+        self.segments += len(out) - first
+        return pos
+
     def _pcapng_loop(self, buf: bytes, pos: int, end: int, out: list[Any], base: int) -> int:
         """pcapng blocks: Enhanced Packet Blocks of a described interface inline, the rest
         (section and interface headers, other packet blocks, damage) through the reader."""
@@ -266,6 +369,9 @@ class TcpScanner:
         fast_unpack = _ETH_IPV4_TCP.unpack_from
         append = out.append
         flat = self.flat
+        keyed = self.keyed
+        lean = self.lean
+        ports = _PORTS.pack
         new = _new
         D = Decoded
         empty = b""
@@ -303,7 +409,11 @@ class TcpScanner:
                         ethertype == 0x0800 and vihl == 0x45 and proto == 6 and not frag & 0x3FFF
                         and hlen >= 20 and 20 + hlen <= total <= wirelen - 14 and 34 + hlen <= caplen
                     ):
-                        if flat:
+                        if keyed:
+                            append((frame, ts, wirelen, src + dst + ports(sport, dport), seq, ack, off_flags & 0x1FF,
+                                    win, total - 20 - hlen,
+                                    buf[p + 54 : p + 34 + hlen] if hlen > 20 and not lean else empty, urg))
+                        elif flat:
                             append((frame, ts, wirelen, 4, src, dst, sport, dport, seq, ack, off_flags & 0x1FF,
                                     win, total - 20 - hlen, buf[p + 54 : p + 34 + hlen] if hlen > 20 else empty,
                                     urg))
@@ -315,6 +425,8 @@ class TcpScanner:
                 seg = decode(linktype, view[p : p + caplen], wirelen)
                 if seg.__class__ is str:
                     self.skipped[seg] += 1
+                elif keyed:
+                    append(self._keyed(frame, ts, wirelen, seg))
                 elif flat:
                     append((frame, ts, wirelen, *seg))
                 else:

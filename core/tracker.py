@@ -29,6 +29,8 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
+from itertools import accumulate, islice
+from operator import itemgetter
 from typing import Any, Iterable
 
 from . import analysis as an
@@ -49,6 +51,7 @@ from .inference import (
 from .info import OptionEffects, options_text
 from .segment import ACK, AE, CWR, ECE, FIN, RST, SYN
 from .store import META_ACE, META_FROM_SERVER, META_LOST, SegmentStore
+from .tcpscan import flat_to_keyed, split_key
 
 MASK32 = 0xFFFFFFFF
 
@@ -92,6 +95,11 @@ SNAPSHOTS = 4
 #: Placeholder until a conversation gets its own observer (Tracker._new_conversation).
 _NO_OBSERVER = Observer()
 _SYN_ACK = SYN | ACK
+#: The fields of a keyed segment tuple (core/tcpscan.KEYED_FIELDS) the store keeps as they are.
+_FRAME, _TS, _SEQ, _ACK, _FLAGS, _WIN, _LEN, _OPTIONS = (itemgetter(i) for i in (0, 1, 4, 5, 6, 7, 8, 9))
+#: Options holding only the timestamps, as Linux sends them (NOP, NOP, TS): nothing in them
+#: changes the analysis (no window scale, no Accurate ECN).
+_TS_ONLY = b"\x01\x01\x08\x0a"
 
 
 class Conversation:
@@ -125,6 +133,8 @@ class Conversation:
         "snapshots",
         "late",
         "ctl_rows",
+        "pairs",
+        "ace",
     )
 
     def __init__(self, cid: int, ip_version: int, addr: tuple[bytes, bytes], port: tuple[int, int]) -> None:
@@ -143,6 +153,11 @@ class Conversation:
         self.an = ConvAnalysis()
         #: Wireshark's two flows, indexed by role: flows[CLIENT] is client -> server.
         self.flows = self.an.flows
+        #: Per sender role: (its flow, the other flow).
+        self.pairs = ((self.flows[0], self.flows[1]), (self.flows[1], self.flows[0]))
+        #: Accurate ECN is in use (the Info column shows ACE=n): kept equal to
+        #: `an.acc_ecn_option or (an.acc_ecn_syn and an.acc_ecn_synack)`.
+        self.ace = False
         #: [segments sent by the client, by the server, payload bytes sent by the client,
         #: by the server, frame bytes on the wire sent by the client, by the server (as
         #: tshark's conv,tcp counts them)].
@@ -234,11 +249,10 @@ class Tracker:
 
     # -- conversations -----------------------------------------------------------------
 
-    def _new_conversation(
-        self, ip_version: int, src: bytes, dst: bytes, sport: int, dport: int, flags: int, ts: float
-    ) -> tuple[Conversation, int]:
-        """A new conversation whose first segment goes src -> dst; returns it and the
-        sender's role."""
+    def _new_conversation(self, key: bytes, flags: int, ts: float) -> tuple[Conversation, int]:
+        """A new conversation whose first segment has the 4-tuple `key` (source first);
+        returns it and the sender's role."""
+        ipv, src, dst, sport, dport = split_key(key)
         syn = flags & _SYN_ACK
         guess = False
         if syn == SYN:
@@ -253,31 +267,30 @@ class Tracker:
             guess = True
             start = "midstream"
         if sender_role == CLIENT:
-            conv = Conversation(len(self.conversations), ip_version, (src, dst), (sport, dport))
+            conv = Conversation(len(self.conversations), ipv, (src, dst), (sport, dport))
         else:
-            conv = Conversation(len(self.conversations), ip_version, (dst, src), (dport, sport))
+            conv = Conversation(len(self.conversations), ipv, (dst, src), (dport, sport))
         conv.client_guess = guess
         conv.start = start
         conv.set_observer(conv.initial_observer())
         conv.first_states = conv.observer.states
         conv.first_ts = ts
         conv.last_ts = ts
-        fwd_key = (src, dst, sport, dport)
-        rev_key = (dst, src, dport, sport)
-        self._lookup[fwd_key] = (conv, sender_role)
+        rev_key = key[len(key) // 2 - 2 : -4] + key[: len(key) // 2 - 2] + key[-2:] + key[-4:-2]
+        self._lookup[key] = (conv, sender_role)
         self._lookup[rev_key] = (conv, 1 - sender_role)
         self.conversations.append(conv)
         return conv, sender_role
 
     # -- the loop ----------------------------------------------------------------------
 
-    def _conversation_for(self, hit, ipv, src, dst, sport, dport, seq, flags, ts) -> tuple[Conversation, int, int]:
+    def _conversation_for(self, hit, key, seq, flags, ts) -> tuple[Conversation, int, int]:
         """The conversation of a segment that opens one or carries SYN (the slow path):
         a new conversation, or Wireshark's port-reuse and SYN/ACK checks. Returns the
         conversation, the sender's role and the analysis bits already known."""
         bits = 0
         if hit is None:
-            conv, role = self._new_conversation(ipv, src, dst, sport, dport, flags, ts)
+            conv, role = self._new_conversation(key, flags, ts)
         else:
             conv, role = hit
         syn_ack = flags & _SYN_ACK
@@ -288,7 +301,7 @@ class Tracker:
                     # A new connection on the same 4-tuple (Wireshark: new conversation,
                     # TCP_A_REUSED_PORTS).
                     old = conv
-                    conv, role = self._new_conversation(ipv, src, dst, sport, dport, flags, ts)
+                    conv, role = self._new_conversation(key, flags, ts)
                     old.reused_by = conv.id
                     conv.reuses = old.id
                     bits = an.REUSED_PORTS
@@ -302,111 +315,150 @@ class Tracker:
                 self._rebase(conv, role, seq)
                 bits = an.REUSED_PORTS
             conv.an.acc_ecn_synack = (flags & (AE | CWR)) == CWR or (flags & (AE | ECE)) == AE
+        cana = conv.an
+        conv.ace = cana.acc_ecn_option or (cana.acc_ecn_syn and cana.acc_ecn_synack)
         return conv, role, bits
 
     def feed(self, items: Iterable[tuple]) -> int:
-        """Track segments (flat tuples, see the class docstring); returns how many were
-        tracked (rows added, unless the tracker only keeps summaries)."""
+        """Track segments given as flat tuples (core/tcpscan.FLAT_FIELDS); returns how
+        many were tracked. `feed_keyed` takes the replay's faster form."""
+        return self.feed_keyed(flat_to_keyed(items))
+
+    def feed_keyed(self, items: Iterable[tuple]) -> int:
+        """Track segments given as keyed tuples (core/tcpscan.KEYED_FIELDS, what
+        ``TcpScanner(keyed=True)`` hands out), in capture order; returns how many were
+        tracked (one store row each, unless the tracker only keeps summaries)."""
+        if not isinstance(items, list):
+            items = list(items)
+        if not items:
+            return 0
+        if self.first_ts is None:
+            self.first_ts = items[0][1]
         if self.summary_only:
             return self._feed_summary(items)
         store = self.store
-        lookup = self._lookup
-        s_frame = store.frame.append
-        s_ts = store.ts.append
+        row = start_row = len(store.frame)
+        # The columns that keep a segment's own fields, filled in C loops first (the loop
+        # below, and hindsight, read the rows of this batch back from them).
+        store.frame.extend(map(_FRAME, items))
+        store.ts.extend(map(_TS, items))
+        store.seq.extend(map(_SEQ, items))
+        store.ack.extend(map(_ACK, items))
+        store.flags.extend(map(_FLAGS, items))
+        store.win.extend(map(_WIN, items))
+        store.length.extend(map(_LEN, items))
+        pool = store.opt_pool
+        store.opt_end.extend(islice(accumulate(map(len, map(_OPTIONS, items)), initial=len(pool)), 1, None))
+        pool += b"".join(map(_OPTIONS, items))
+        # The columns the loop works out.
         s_conv = store.conv.append
-        s_seq = store.seq.append
-        s_ack = store.ack.append
-        s_flags = store.flags.append
-        s_win = store.win.append
-        s_len = store.length.append
-        s_opt_end = store.opt_end.append
         s_meta = store.meta.append
         s_an = store.analysis.append
         s_states = store.states.append
         s_explain = store.explain.append
-        pool = store.opt_pool
         urg_map = store.urg
         dupack_map = store.dupack
+        lookup_get = self._lookup.get
         send_index = SEND_INDEX
         recv_index = RECV_INDEX
         code_data, code_ack, code_again, code_keepalive, code_keepalive_data = _STEADY_CODES
         conversation_for = self._conversation_for
+        hindsight = self._hindsight
         fast_analysis = self.FAST_ANALYSIS
+        WINDOW_FULL = an.WINDOW_FULL
+        ACK_LOST_PACKET = an.ACK_LOST_PACKET
+        SPURIOUS = an.SPURIOUS_RETRANSMISSION
+        add_unacked = an.add_unacked
+        drop_acked = an.drop_acked
+        ts_only = _TS_ONLY
         M = MASK32
-        row = len(store)
-        start_row = row
-        if not isinstance(items, list):
-            items = list(items)
-        if self.first_ts is None and items:
-            self.first_ts = items[0][1]
-        for item in items:
-            (frame, ts, wirelen, ipv, src, dst, sport, dport, seq, ack, flags, win, length, options, urg) = item
-            hit = lookup.get((src, dst, sport, dport))
-            if hit is None or flags & SYN:
-                conv, role, bits = conversation_for(hit, ipv, src, dst, sport, dport, seq, flags, ts)
+        H = 0x80000000
+        for frame, ts, wirelen, key, seq, ack, flags, win, length, options, urg in items:
+            hit = lookup_get(key)
+            if hit is None or flags & 2:
+                conv, role, bits = conversation_for(hit, key, seq, flags, ts)
             else:
                 conv, role = hit
                 bits = 0
-            flows = conv.flows
-            fwd = flows[role]
-            rev = flows[1 - role]
-            # Base sequence numbers (packet-tcp.c "initialize base_seq numbers").
-            if not fwd.base_set:
-                if flags & SYN:
-                    fwd.base_seq = seq
-                    fwd.saw_syn = 2 if flags & ACK else 1
-                else:
-                    fwd.base_seq = (seq - 1) & M
-                fwd.base_set = True
-            if not rev.base_set and flags & ACK:
-                rev.base_seq = (ack - 1) & M
-                rev.base_set = True
-            cana = conv.an
+            fwd, rev = conv.pairs[role]
+            if not conv.bases_done:
+                # Base sequence numbers (packet-tcp.c "initialize base_seq numbers").
+                if not fwd.base_set:
+                    if flags & 2:
+                        fwd.base_seq = seq
+                        fwd.saw_syn = 2 if flags & 0x10 else 1
+                    else:
+                        fwd.base_seq = (seq - 1) & M
+                    fwd.base_set = True
+                if not rev.base_set and flags & 0x10:
+                    rev.base_seq = (ack - 1) & M
+                    rev.base_set = True
+                conv.bases_done = rev.base_set and fwd.base_set
             nextseq = fwd.nextseq
             if (
-                fast_analysis
+                seq == nextseq
                 and not flags & 7
-                and seq == nextseq
                 and nextseq
                 and win
                 and rev.window
                 and (length or ack != fwd.lastack)
                 and not bits
+                and fast_analysis
             ):
                 # analysis.analyze() for in-order data or a new ACK, where its other checks
                 # cannot fire (tests hold the two to the same results).
                 dup_num = 0
-                if length and rev.win_scale != -1:
-                    shift = 0 if rev.is_first_ack or rev.win_scale == -2 else rev.win_scale
-                    if ((seq + length) & M) == ((rev.lastack + (rev.window << shift)) & M):
-                        bits = an.WINDOW_FULL
-                if ack != fwd.lastack:
-                    fwd.lastnondupack = frame
-                    fwd.dupacknum = 0
-                rev_max = rev.maxseqtobeacked
-                if rev_max and flags & ACK and 0 < ((ack - rev_max) & M) <= 0x80000000:
-                    if ((rev_max - rev.nextseq) & M) >= 0x80000000:
-                        rev.maxseqtobeacked = rev.nextseq
-                        bits |= an.ACK_LOST_PACKET
-                    else:
-                        if rev.dupacknum == 0:
-                            bits |= an.ACK_LOST_PACKET
-                        rev.dupacknum = -1
+                lastack = fwd.lastack
                 if length:
                     end = (seq + length) & M
-                    if rev.lastack and ((rev.lastack - end) & M) <= 0x80000000:
-                        bits |= an.SPURIOUS_RETRANSMISSION
+                    rscale = rev.win_scale
+                    if rscale != -1:
+                        shift = 0 if rev.is_first_ack or rscale == -2 else rscale
+                        if end == ((rev.lastack + (rev.window << shift)) & M):
+                            bits = WINDOW_FULL
+                    if ack != lastack:
+                        fwd.lastnondupack = frame
+                        fwd.dupacknum = 0
+                    rev_max = rev.maxseqtobeacked
+                    if rev_max and flags & 0x10 and 0 < ((ack - rev_max) & M) <= H:
+                        if ((rev_max - rev.nextseq) & M) >= H:
+                            rev.maxseqtobeacked = rev.nextseq
+                            bits |= ACK_LOST_PACKET
+                        else:
+                            if rev.dupacknum == 0:
+                                bits |= ACK_LOST_PACKET
+                            rev.dupacknum = -1
+                    rev_lastack = rev.lastack
+                    if rev_lastack and ((rev_lastack - end) & M) <= H:
+                        bits |= SPURIOUS
                     unacked = fwd.unacked
                     if len(unacked) < 10000:
-                        if fwd.unacked_sorted and (not unacked or 0 < ((end - unacked[-1]) & M) <= 0x80000000):
+                        if fwd.unacked_sorted and (not unacked or 0 < ((end - unacked[-1]) & M) <= H):
                             unacked.append(end)
                         else:
-                            an.add_unacked(fwd, end)
-                    if 0 < ((end - nextseq) & M) <= 0x80000000:
-                        fwd.nextseq = end
+                            add_unacked(fwd, end)
+                    if 0 < ((end - nextseq) & M) <= H:
+                        fwd.nextseq = nextseq = end
                         fwd.nextseqtime = ts
-                if seq == fwd.maxseqtobeacked or not fwd.maxseqtobeacked:
-                    fwd.maxseqtobeacked = fwd.nextseq
+                    m = fwd.maxseqtobeacked
+                    if seq == m or not m:
+                        fwd.maxseqtobeacked = nextseq
+                else:
+                    # A new ACK without data (ack != lastack here).
+                    fwd.lastnondupack = frame
+                    fwd.dupacknum = 0
+                    rev_max = rev.maxseqtobeacked
+                    if rev_max and flags & 0x10 and 0 < ((ack - rev_max) & M) <= H:
+                        if ((rev_max - rev.nextseq) & M) >= H:
+                            rev.maxseqtobeacked = rev.nextseq
+                            bits |= ACK_LOST_PACKET
+                        else:
+                            if rev.dupacknum == 0:
+                                bits |= ACK_LOST_PACKET
+                            rev.dupacknum = -1
+                    m = fwd.maxseqtobeacked
+                    if seq == m or not m:
+                        fwd.maxseqtobeacked = nextseq
                 fwd.window = win
                 fwd.lastack = ack
                 fwd.lastacktime = ts
@@ -414,14 +466,18 @@ class Tracker:
                 unacked = rev.unacked
                 if unacked:
                     if rev.unacked_sorted:
-                        if ((ack - unacked[0]) & M) < 0x80000000:
-                            an.drop_acked_prefix(unacked, ack)
+                        if ((ack - unacked[0]) & M) < H:
+                            k = 1
+                            n = len(unacked)
+                            while k < n and ((ack - unacked[k]) & M) < H:
+                                k += 1
+                            del unacked[:k]
                     else:
-                        an.drop_acked(rev, ack)
+                        drop_acked(rev, ack)
             else:
-                bits, dup_num, dup_frame = analyze(fwd, rev, cana, seq, ack, length, flags, win, ts, frame, bits)
+                bits, dup_num, dup_frame = analyze(fwd, rev, conv.an, seq, ack, length, flags, win, ts, frame, bits)
             # Window scaling (SYNs are never scaled), the first RTT, is_first_ack.
-            if flags & SYN:
+            if flags & 2:
                 win_scaled = win
                 meta = role
             else:
@@ -432,21 +488,22 @@ class Tracker:
                 else:
                     win_scaled = win
                     meta = role
-                if cana.acc_ecn_option or (cana.acc_ecn_syn and cana.acc_ecn_synack):
+                if conv.ace:
                     meta |= META_ACE
-                if flags & ACK:
+                if flags & 0x10:
+                    if fwd.is_first_ack:
+                        fwd.is_first_ack = False
+                    cana = conv.an
                     if cana.ts_mru_syn and not cana.ts_first_rtt:
                         cana.ts_first_rtt = ts - cana.ts_mru_syn
-                    fwd.is_first_ack = False
-            if options:
-                if len(options) != 12 or options[:4] != b"\x01\x01\x08\x0a":
-                    effects = OptionEffects()
-                    options_text(options, rev.base_seq, effects)
-                    if effects.ws_shift is not None:
-                        fwd.win_scale = effects.ws_shift
-                    if effects.acc_ecn:
-                        cana.acc_ecn_option = True
-                pool += options
+            if options and (len(options) != 12 or options[:4] != ts_only):
+                effects = OptionEffects()
+                options_text(options, rev.base_seq, effects)
+                if effects.ws_shift is not None:
+                    fwd.win_scale = effects.ws_shift
+                if effects.acc_ecn:
+                    conv.an.acc_ecn_option = True
+                    conv.ace = True
             if not flags & 7 and conv.steady[role]:
                 # The fast path: data or an ACK that changes neither state
                 # (Observer.step_steady, inlined).
@@ -454,7 +511,7 @@ class Tracker:
                 end = (seq + length) & M
                 nxt = snd.snd_nxt
                 snd.rcv_wnd = win_scaled
-                if nxt is None or 0 < ((end - nxt) & M) < 0x80000000:
+                if nxt is None or 0 < ((end - nxt) & M) < H:
                     snd.snd_nxt = end
                     explain = code_data if length else code_ack
                 elif length:
@@ -463,18 +520,25 @@ class Tracker:
                     explain = code_keepalive
                 else:
                     explain = code_ack
-                states = conv.state_byte
-                evidence = None
+                s_conv(conv.id)
+                s_meta(meta)
+                s_an(bits)
+                s_states(conv.state_byte)
+                s_explain(explain)
+                if dup_num:
+                    dupack_map[row] = (dup_num, dup_frame)
+                conv.rows.append(row)
             else:
-                if flags & SYN:
-                    if not flags & ACK:
+                if flags & 2:
+                    cana = conv.an
+                    if not flags & 0x10:
                         cana.ts_mru_syn = ts
                     fwd.is_first_ack = True
                     # verify_tcp_window_scaling()
                     if fwd.win_scale == -1:
                         fwd.win_scale = -2
                         rev.win_scale = -2
-                    elif flags & ACK and rev.win_scale == -2:
+                    elif flags & 0x10 and rev.win_scale == -2:
                         fwd.win_scale = -2
                 observer = conv.observer
                 before = conv.state_byte
@@ -489,74 +553,77 @@ class Tracker:
                 conv.state_byte = states
                 explain = (send_index[step.send.key] << 8) | recv_index[step.recv.key]
                 evidence = step.evidence
-            # Store the row.
-            s_frame(frame)
-            s_ts(ts)
-            s_conv(conv.id)
-            s_seq(seq)
-            s_ack(ack)
-            s_flags(flags)
-            s_win(win)
-            s_len(length)
-            s_opt_end(len(pool))
-            s_meta(meta)
-            s_an(bits)
-            s_states(states)
-            s_explain(explain)
+                s_conv(conv.id)
+                s_meta(meta)
+                s_an(bits)
+                s_states(states)
+                s_explain(explain)
+                if dup_num:
+                    dupack_map[row] = (dup_num, dup_frame)
+                rows = conv.rows
+                if not rows:
+                    conv.first_states = (states >> 4, states & 0xF)
+                rows.append(row)
+                if flags & 7 or evidence is not None:
+                    hindsight(conv, row, role, flags, seq, evidence, before, explain)
             if urg:
                 urg_map[row] = urg
-            if dup_num:
-                dupack_map[row] = (dup_num, dup_frame)
             counts = conv.counts
-            if not conv.rows:
-                conv.first_states = (states >> 4, states & 0xF)
-            conv.rows.append(row)
             counts[role] += 1
             counts[2 + role] += length
             counts[4 + role] += wirelen
             conv.last_ts = ts
-            if flags & 7 or evidence is not None:
-                self._hindsight(conv, row, role, flags, seq, evidence, before, explain)
             row += 1
         return row - start_row
 
-    def _feed_summary(self, items: Iterable[tuple]) -> int:
+    def _feed_summary(self, items: list[tuple]) -> int:
         """The loop for conversation summaries (tcp-lab replay --conversations): the same
-        conversations, counts, inferred states and hindsight as `feed`, without
+        conversations, counts, inferred states and hindsight as the full loop, without
         Wireshark's analysis flags, window scaling and options. The store keeps only the
         columns hindsight needs (ts, seq, ack, flags, win, length, meta); the others stay
-        empty. Final states equal the full tracker's by
-        construction: the observer's states never depend on the window's scale."""
+        empty. Final states equal the full tracker's by construction: the observer's
+        states never depend on the window's scale."""
         store = self.store
-        lookup = self._lookup
-        s_ts = store.ts.append
-        s_seq = store.seq.append
-        s_ack = store.ack.append
-        s_flags = store.flags.append
-        s_win = store.win.append
-        s_len = store.length.append
+        row = start_row = len(store.seq)
+        store.ts.extend(map(_TS, items))
+        store.seq.extend(map(_SEQ, items))
+        store.ack.extend(map(_ACK, items))
+        store.flags.extend(map(_FLAGS, items))
+        store.win.extend(map(_WIN, items))
+        store.length.extend(map(_LEN, items))
         s_meta = store.meta.append
+        lookup_get = self._lookup.get
         send_index = SEND_INDEX
         recv_index = RECV_INDEX
         conversation_for = self._conversation_for
         M = MASK32
-        row = len(store.seq)
-        start_row = row
-        if not isinstance(items, list):
-            items = list(items)
-        if self.first_ts is None and items:
-            self.first_ts = items[0][1]
-        for item in items:
-            (frame, ts, wirelen, ipv, src, dst, sport, dport, seq, ack, flags, win, length, options, urg) = item
-            hit = lookup.get((src, dst, sport, dport))
-            if hit is None or flags & SYN:
-                conv, role, _ = conversation_for(hit, ipv, src, dst, sport, dport, seq, flags, ts)
+        for frame, ts, wirelen, key, seq, ack, flags, win, length, options, urg in items:
+            hit = lookup_get(key)
+            if hit is not None and not flags & 7:
+                conv, role = hit
+                if conv.steady[role] and conv.bases_done:
+                    # Only SND.NXT moves (and RCV.WND, which no state depends on).
+                    snd = conv.sides[role]
+                    end = (seq + length) & M
+                    nxt = snd.snd_nxt
+                    if nxt is None or 0 < ((end - nxt) & M) < 0x80000000:
+                        snd.snd_nxt = end
+                    s_meta(role)
+                    conv.rows.append(row)
+                    counts = conv.counts
+                    counts[role] += 1
+                    counts[2 + role] += length
+                    counts[4 + role] += wirelen
+                    conv.last_ts = ts
+                    row += 1
+                    continue
+            elif hit is None or flags & 2:
+                conv, role, _ = conversation_for(hit, key, seq, flags, ts)
             else:
                 conv, role = hit
             if not conv.bases_done:
                 self._bases(conv, role, flags, seq, ack)
             if not flags & 7 and conv.steady[role]:
-                # Only SND.NXT moves (and RCV.WND, which no state depends on).
                 snd = conv.sides[role]
                 end = (seq + length) & M
                 nxt = snd.snd_nxt
@@ -564,7 +631,6 @@ class Tracker:
                     snd.snd_nxt = end
                 states = conv.state_byte
                 evidence = None
-                explain = 0
             else:
                 before = conv.state_byte
                 if flags & 7:
@@ -578,22 +644,13 @@ class Tracker:
                 conv.state_byte = states
                 explain = (send_index[step.send.key] << 8) | recv_index[step.recv.key]
                 evidence = step.evidence
-            s_ts(ts)
-            s_seq(seq)
-            s_ack(ack)
-            s_flags(flags)
-            s_win(win)
-            s_len(length)
             s_meta(role)
             rows = conv.rows
-            if evidence is not None or flags & 7 or not rows:
-                if not rows:
-                    conv.first_states = (states >> 4, states & 0xF)
-                rows.append(row)
-                if evidence is not None or flags & 7:
-                    self._hindsight(conv, row, role, flags, seq, evidence, before, explain)
-            else:
-                rows.append(row)
+            if not rows:
+                conv.first_states = (states >> 4, states & 0xF)
+            rows.append(row)
+            if evidence is not None or flags & 7:
+                self._hindsight(conv, row, role, flags, seq, evidence, before, explain)
             counts = conv.counts
             counts[role] += 1
             counts[2 + role] += length
