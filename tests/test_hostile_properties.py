@@ -7,7 +7,7 @@ field is chosen, raw frames for every link type, and made-up segment streams for
 tracker. The promises checked are in tests/hostile.py.
 
 The default profile keeps the suite quick (a few hundred examples in all). For the long
-run (100,000 examples in all, about 15 minutes on 2 cores):
+run (100,000 examples in all; 33 minutes on a 2-core machine busy with other work):
 
     TCP_LAB_HYPOTHESIS=long uv run pytest tests/test_hostile_properties.py -q -p no:randomly
 """

@@ -44,6 +44,8 @@ class Findings:
         self.total += 1
         kind = re.split(r"\d", message, maxsplit=1)[0].strip()[:100]
         self.kinds[kind] += 1
+        if self.kinds[kind] == 1:  # said at once: a run stopped by a signal skips atexit
+            print(f"\n#finding: {message[:300]} (inputs in {self.dir})", file=sys.stderr, flush=True)
         if self.kinds[kind] <= 3:
             self.dir.mkdir(parents=True, exist_ok=True)
             name = hashlib.sha1(data).hexdigest()[:16]
