@@ -137,6 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args_list = ["lab", *args_list]
         args = parser.parse_args(args_list)
         _check_standard_streams(args)
+        _screen_for_a_piped_capture(args)
         module = importlib.import_module(COMMANDS[args.command])
         return int(module.run(args) or 0)
     except CliError as exc:
@@ -178,6 +179,26 @@ def _check_standard_streams(args: argparse.Namespace) -> None:
         raise CliError("standard output is closed: there is nowhere to write")
     if sys.stdin is None and getattr(args, "file", None) == "-":
         raise CliError("standard input is closed: there is no capture to read from '-'")
+
+
+def _screen_for_a_piped_capture(args: argparse.Namespace) -> None:
+    """`tcpdump -U -w - | tcp-lab replay -` on a terminal opens the replay screen: stdin is
+    the capture, so the screen reads its keys from the terminal (/dev/tty) instead. Only
+    when stdout is a terminal and no --format was given; --conversations stays text."""
+    if (
+        args.command == "replay"
+        and getattr(args, "file", None) == "-"
+        and args.format is None
+        and not args.conversations
+        and sys.stdout.isatty()
+        and sys.stdin is not None
+        and not sys.stdin.isatty()
+    ):
+        try:
+            os.close(os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY))
+        except OSError:  # no controlling terminal: headless text, as before
+            return
+        args.format = "tui"
 
 
 def _stdout_broken() -> bool:
