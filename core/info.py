@@ -230,3 +230,36 @@ def info_text(
         head += f" Urg={urg}"
     return f"{head} Len={length}{options_text(options, sack_base) if options else ''}"
 
+
+
+#: The options Linux puts on a SYN (and a SYN/ACK) when timestamps are on: MSS,
+#: SACK_PERM, TS, NOP, WS (20 bytes).
+_LINUX_SYN = struct.Struct("!2sH4sIIB2sB")
+_JSON_OPTIONS = None
+
+
+def options_json_info(raw: bytes, sack_base: int = 0) -> tuple[bytes, bytes]:
+    """The options of a segment as the JSON writer needs them, UTF-8 encoded: the JSON
+    object of `core/options.options_dict` (as `json.dumps(..., ensure_ascii=False,
+    separators=(", ", ": "))` writes it) and the Info column's text (`options_text`).
+    The two layouts Linux sends (timestamps alone; MSS, SACK_PERM, TS, NOP, WS on a SYN)
+    are formatted directly; tests hold them to the general code."""
+    global _JSON_OPTIONS
+    n = len(raw)
+    if n == 12 and raw[:4] == _NOP_NOP_TS:
+        tsval, tsecr = _TS.unpack_from(raw, 4)
+        return b'{"tsval": %d, "tsecr": %d}' % (tsval, tsecr), b" TSval=%d TSecr=%d" % (tsval, tsecr)
+    if n == 20:
+        mss_kind, mss, ts_kind, tsval, tsecr, nop, ws_kind, shift = _LINUX_SYN.unpack(raw)
+        if mss_kind == b"\x02\x04" and ts_kind == b"\x04\x02\x08\x0a" and nop == 1 and ws_kind == b"\x03\x03":
+            return (
+                b'{"mss": %d, "sack_perm": true, "tsval": %d, "tsecr": %d, "ws": %d}' % (mss, tsval, tsecr, shift),
+                b" MSS=%d SACK_PERM TSval=%d TSecr=%d WS=%d" % (mss, tsval, tsecr, 1 << min(shift, 14)),
+            )
+    if _JSON_OPTIONS is None:
+        import json
+
+        _JSON_OPTIONS = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
+    from .options import options_dict
+
+    return _JSON_OPTIONS.encode(options_dict(raw)).encode(), options_text(raw, sack_base).encode()

@@ -32,17 +32,18 @@ TIME_WAIT or last saw the peer's FIN again).
 from __future__ import annotations
 
 import json
+import struct
+from bisect import bisect_left
 from dataclasses import dataclass
-from itertools import islice
-from typing import Iterator
+from itertools import chain, islice
+from typing import Iterable, Iterator
 
 from . import analysis as an
 from .addr import addr_text
 from .explain import render
 from .frame import EndpointView, Explanation, Frame, Timer
 from .inference import STATES, TIME_WAIT, TIME_WAIT_SECONDS
-from .info import info_text
-from .options import options_dict
+from .info import flags_text, info_text, options_json_info
 from .segment import ACK, FIN, SYN, Segment, flag_names
 from .states import State
 from .store import META_ACE, META_FROM_SERVER, META_LOST, SegmentStore
@@ -562,9 +563,11 @@ class ConversationTimeline:
 
 class _JsonWriter:
     """Formats JSON Lines straight from the columns, as UTF-8 bytes: one loop, running TCB
-    values per conversation kept in a flat list (the same rules as `_Tcb`), pieces that
-    depend only on the conversation made once. Tests hold every line to
-    `core/output.frame_json`.
+    values per conversation (the same rules as `_Tcb`), pieces that depend only on the
+    conversation, its sender and flags, or its states made once. The usual row (both
+    endpoints synchronized, all TCB values known, timestamps as the only option, no
+    analysis flag) is one precompiled format; any other row goes through the general
+    code. Tests hold every line to `core/output.frame_json`.
 
     Bytes, not str: a line holding "→" is a two-bytes-per-character str, and joining and
     encoding a million of those costs more than formatting them."""
@@ -572,58 +575,101 @@ class _JsonWriter:
     def __init__(self, replay: Replay, lang: str | None) -> None:
         self.replay = replay
         self.lang = lang
-        #: conversation id -> [running values (flat list), cached pieces ...]
+        #: conversation id -> its running state (see `_start`).
         self.convs: dict[int, list] = {}
         self.explain_json: dict[tuple[int, int, int], bytes] = {}
 
+    def forget(self, cids) -> None:
+        """Drop the running state of conversations the replay forgot (bounded memory)."""
+        for cid in cids:
+            self.convs.pop(cid, None)
+
     def _start(self, cid: int, row: int) -> list:
-        """Per-conversation state for a conversation first met at `row`."""
+        """Per-conversation state for a conversation first met at `row`:
+
+        [0], [1] per sender role: (sender's running values, receiver's), where the running
+            values of a role are a list [iss, snd_nxt, max_ack, win, r_iss, r_end, r_ack,
+            r_win, tw_at] (what it sent, then what reached it: the fields of `_Tcb`);
+        [2] the states byte after the last row written;
+        [3] Wireshark's flows (base sequence numbers, for relative numbers);
+        [4], [5] the client's and the server's running values;
+        [6] per sender role, ACE and flags: (the JSON from "conn" to "seq": , the Info
+            column from the ports to "Seq=");
+        [7] per states byte: (client object up to "iss": , server object up to it);
+        [8] (client object's end, server object's end): a note, if any, and "}";
+        [9] per role: the endpoint object's start up to its state name;
+        [10] per sender role: the Info column's ports;
+        [11] per sender role: '"src": ..., "dport": N'."""
         replay = self.replay
         conv = replay.tracker.conversations[cid]
-        from bisect import bisect_left
-
         pos = bisect_left(conv.rows, row)
         tcb = replay._tcb(conv, pos - 1) if pos else _Tcb(_initial_states(conv))
-        # Flat running values: iss, snd_nxt, max_ack, win, r_iss, r_end, r_ack, r_win,
-        # tw_at (two each, client then server), then the states byte.
-        t = [
-            *tcb.iss, *tcb.snd_nxt, *tcb.max_ack, *tcb.win,
-            *tcb.r_iss, *tcb.r_end, *tcb.r_ack, *tcb.r_win, *tcb.tw_at,
-            (tcb.states[0] << 4) | tcb.states[1],
-        ]  # fmt: skip
+        c, s = (
+            [tcb.iss[r], tcb.snd_nxt[r], tcb.max_ack[r], tcb.win[r], tcb.r_iss[r], tcb.r_end[r], tcb.r_ack[r],
+             tcb.r_win[r], tcb.tw_at[r]]
+            for r in (0, 1)
+        )  # fmt: skip
         caddr = addr_text(conv.addr[0]).encode()
         saddr = addr_text(conv.addr[1]).encode()
         cnote, snote = _notes(conv)
         cport, sport = conv.port
         return [
-            t,
-            # per sender role: '"src": ..., "dport": N'
-            (
-                b'"src": "%s", "sport": %d, "dst": "%s", "dport": %d' % (caddr, cport, saddr, sport),
-                b'"src": "%s", "sport": %d, "dst": "%s", "dport": %d' % (saddr, sport, caddr, cport),
-            ),
-            # per sender role: the Info column's ports
-            (b"%d \xe2\x86\x92 %d [" % (cport, sport), b"%d \xe2\x86\x92 %d [" % (sport, cport)),
-            # per role: the endpoint object's start and end
-            (b'{"addr": "%s", "port": %d, "state": "' % (caddr, cport), b'{"addr": "%s", "port": %d, "state": "' % (saddr, sport)),
+            (c, s),
+            (s, c),
+            (tcb.states[0] << 4) | tcb.states[1],
+            conv.an.flows,
+            c,
+            s,
+            {},
+            {},
             (
                 b', "note": %s}' % json.dumps(cnote).encode() if cnote else b"}",
                 b', "note": %s}' % json.dumps(snote).encode() if snote else b"}",
             ),
-            conv.an.flows,
+            (b'{"addr": "%s", "port": %d, "state": "' % (caddr, cport), b'{"addr": "%s", "port": %d, "state": "' % (saddr, sport)),
+            (b"%d \xe2\x86\x92 %d [" % (cport, sport), b"%d \xe2\x86\x92 %d [" % (sport, cport)),
+            (
+                b'"src": "%s", "sport": %d, "dst": "%s", "dport": %d' % (caddr, cport, saddr, sport),
+                b'"src": "%s", "sport": %d, "dst": "%s", "dport": %d' % (saddr, sport, caddr, cport),
+            ),
         ]
 
+    def _heads(self, cid: int, cs: list, sender: int, flags: int, ace: int) -> tuple[bytes, bytes]:
+        """cs[6]'s entry for (sender, ACE shown, flags)."""
+        fj = _FLAGS_JSON_BYTES.get(flags)
+        if fj is None:
+            fj = _FLAGS_JSON_BYTES[flags] = json.dumps(list(flag_names(flags))).encode()
+        role = _ROLE_BYTES[sender]
+        out = (
+            b'"conn": %d, "who": "%s", "from": "%s", %s, "flags": %s, "seq": ' % (cid, role, role, cs[11][sender], fj),
+            cs[10][sender] + (flags_text(flags, bool(ace)) + "] Seq=").encode(),
+        )
+        cs[6][(sender << 16) | (ace << 10) | flags] = out
+        return out
+
+    def _state_heads(self, cs: list, st: int) -> tuple[bytes, bytes]:
+        """cs[7]'s entry for a states byte."""
+        heads = cs[9]
+        out = (
+            heads[0] + _STATE_BYTES[st >> 4] + b'", "iss": ',
+            heads[1] + _STATE_BYTES[st & 0xF] + b'", "iss": ',
+        )
+        cs[7][st] = out
+        return out
+
     def chunks(self, start: int, stop: int | None, conn: int | None, lines_per_chunk: int = 2000) -> Iterator[bytes]:
-        """The lines of rows [start, stop), "\n"-terminated, joined into chunks."""
+        """The lines of rows [start, stop), "\\n"-terminated, joined into chunks."""
         batch: list[bytes] = []
+        append = batch.append
         for line in self.byte_lines(start, stop, conn):
-            batch.append(line)
+            append(line)
             if len(batch) >= lines_per_chunk:
-                batch.append(b"")
+                append(b"")
                 yield b"\n".join(batch)
                 batch = []
+                append = batch.append
         if batch:
-            batch.append(b"")
+            append(b"")
             yield b"\n".join(batch)
 
     def lines(self, start: int, stop: int | None, conn: int | None) -> Iterator[str]:
@@ -639,259 +685,279 @@ class _JsonWriter:
         if start >= stop:
             return
         convs = self.convs
+        start_conv = self._start
+        heads_for = self._heads
+        state_heads_for = self._state_heads
         lang = self.lang
-        dumps = json.dumps
         explain_json = self.explain_json
         rel_override = store.rel_override
         dupacks = store.dupack
-        urgs = store.urg
         pool = store.opt_pool
         opt_end = store.opt_end
-        state_names = [st.value.encode() for st in STATES]
-        has_tcb = [code not in _NO_TCB for code in range(16)]
+        ts_unpack = _TS_OPTION.unpack_from
+        ts_kind = b"\x01\x01\x08\x0a"
+        tcb_states = _TCB_STATES
+        analysis_cache = _ANALYSIS_BYTES
         tw_code = TIME_WAIT
         tw_len = TIME_WAIT_SECONDS
-        flags_json = _FLAGS_JSON_BYTES
-        flag_texts: dict[int, bytes] = {}
-        tcb_format = _TCB_FORMAT
-        from .info import flags_text, options_text
-
+        usual = _USUAL_LINE
+        general = self._general
+        end_bytes = b"}"
         M = MASK32
-        cols = zip(
-            range(start, stop),
-            *(
-                islice(col, start, stop)
-                for col in (
-                    store.frame,
-                    store.ts,
-                    store.conv,
-                    store.seq,
-                    store.ack,
-                    store.flags,
-                    store.win,
-                    store.length,
-                    store.meta,
-                    store.analysis,
-                    store.states,
-                    store.explain,
-                )
-            ),
-        )
-        opt_start = opt_end[start - 1] if start else 0
-        for row, frame, ts, cid, seq, ack, flags, win, length, meta, bits, st, explain in cols:
-            oend = opt_end[row]
-            if conn is not None and cid != conn:
-                opt_start = oend
-                continue
+        H = 0x80000000
+        cols = (
+            store.frame, store.ts, store.conv, store.seq, store.ack, store.flags, store.win, store.length,
+            store.meta, store.analysis, store.states, store.explain,
+        )  # fmt: skip
+        if conn is None:
+            ostarts = chain((opt_end[start - 1] if start else 0,), islice(opt_end, start, stop - 1))
+            items: Iterable[tuple] = zip(
+                range(start, stop), ostarts, islice(opt_end, start, stop), *(islice(col, start, stop) for col in cols)
+            )
+        else:
+            rows = replay.tracker.conversations[conn].rows
+            wanted = islice(rows, bisect_left(rows, start), bisect_left(rows, stop))
+            items = ((r, opt_end[r - 1] if r else 0, opt_end[r], *(col[r] for col in cols)) for r in wanted)
+        for row, ostart, oend, frame, ts, cid, seq, ack, flags, win, length, meta, bits, st, explain in items:
             cs = convs.get(cid)
             if cs is None:
-                cs = convs[cid] = self._start(cid, row)
-            t, heads, ports, ep_heads, ep_tails, flows = cs
+                cs = convs[cid] = start_conv(cid, row)
             sender = meta & 1
-            peer = 1 - sender
+            snd, rcv = cs[sender]
             # Window, relative numbers.
-            code = (meta & 0x1E) >> 1
-            win_scaled = win << (code - 1) if code else win
+            if meta & 0x1E:
+                win_scaled = win << (((meta & 0x1E) >> 1) - 1)
+            else:
+                win_scaled = win
             if rel_override and row in rel_override:
                 sbase, abase = rel_override[row]
             else:
-                sbase = flows[sender].base_seq
-                abase = flows[peer].base_seq
-            seq_rel = (seq - sbase) & M
-            ack_rel = (ack - abase) & M if flags & 0x10 else ack
-            # Running TCB values (_Tcb.advance, inlined on the flat list).
-            end = (seq + length + (1 if flags & 2 else 0) + (1 if flags & 1 else 0)) & M
-            if flags & 2 and t[sender] is None:
-                t[sender] = seq
-            v = t[2 + sender]
-            if v is None or 0 < ((end - v) & M) < 0x80000000:
-                t[2 + sender] = end
+                bases = cs[3]
+                sbase = bases[sender].base_seq
+                abase = bases[1 - sender].base_seq
+            # Running TCB values (_Tcb.advance, inlined).
+            if flags & 3:
+                end = (seq + length + (1 if flags & 2 else 0) + (flags & 1)) & M
+                if flags & 2 and snd[0] is None:
+                    snd[0] = seq
+            else:
+                end = (seq + length) & M
+            v = snd[1]
+            if v is None or 0 < ((end - v) & M) < H:
+                snd[1] = end
             if flags & 0x10:
-                v = t[4 + sender]
-                if v is None or 0 < ((ack - v) & M) < 0x80000000:
-                    t[4 + sender] = ack
-            t[6 + sender] = win_scaled
-            delivered = not meta & META_LOST
-            if delivered:
-                if flags & 2 and t[8 + peer] is None:
-                    t[8 + peer] = seq
-                v = t[10 + peer]
-                if v is None or 0 < ((end - v) & M) < 0x80000000:
-                    t[10 + peer] = end
+                ack_rel = (ack - abase) & M
+                v = snd[2]
+                if v is None or 0 < ((ack - v) & M) < H:
+                    snd[2] = ack
+            else:
+                ack_rel = ack
+            snd[3] = win_scaled
+            if not meta & 0x40:  # delivered (META_LOST unset)
+                if flags & 2 and rcv[4] is None:
+                    rcv[4] = seq
+                v = rcv[5]
+                if v is None or 0 < ((end - v) & M) < H:
+                    rcv[5] = end
                 if flags & 0x10:
-                    v = t[12 + peer]
-                    if v is None or 0 < ((ack - v) & M) < 0x80000000:
-                        t[12 + peer] = ack
-                t[14 + peer] = win_scaled
-            old = t[18]
-            if st != old or flags & 1 or t[16] is not None or t[17] is not None:
-                for role, shift in ((0, 4), (1, 0)):
-                    if (st >> shift) & 0xF == tw_code:
-                        if (old >> shift) & 0xF != tw_code or (role == peer and delivered and flags & 1):
-                            t[16 + role] = ts
-                    else:
-                        t[16 + role] = None
-                t[18] = st
-            # Options: the JSON object and the Info column's text.
-            if oend == opt_start:
-                opts_json = b"{}"
-                opts_info = b""
-            else:
-                raw = bytes(pool[opt_start:oend])
-                if oend - opt_start == 12 and raw[:4] == b"\x01\x01\x08\x0a":
-                    tsval = (raw[4] << 24) | (raw[5] << 16) | (raw[6] << 8) | raw[7]
-                    tsecr = (raw[8] << 24) | (raw[9] << 16) | (raw[10] << 8) | raw[11]
-                    opts_json = b'{"tsval": %d, "tsecr": %d}' % (tsval, tsecr)
-                    opts_info = b" TSval=%d TSecr=%d" % (tsval, tsecr)
+                    v = rcv[6]
+                    if v is None or 0 < ((ack - v) & M) < H:
+                        rcv[6] = ack
+                rcv[7] = win_scaled
+            old = cs[2]
+            if st != old or flags & 1:
+                cs[2] = st
+                c = cs[4]
+                s = cs[5]
+                if st >> 4 == tw_code:
+                    if old >> 4 != tw_code or (sender == 1 and not meta & 0x40 and flags & 1):
+                        c[8] = ts
                 else:
-                    opts_json = dumps(options_dict(raw), ensure_ascii=False, separators=(", ", ": ")).encode()
-                    opts_info = options_text(raw, flows[peer].base_seq).encode()
-            opt_start = oend
-            # Analysis and the Info column.
-            if bits:
-                dup = dupacks.get(row)
-                if dup:
-                    labels = an.labels(bits, *dup)
-                    prefix = an.info_prefix(bits, *dup).encode()
+                    c[8] = None
+                if st & 0xF == tw_code:
+                    if old & 0xF != tw_code or (sender == 0 and not meta & 0x40 and flags & 1):
+                        s[8] = ts
                 else:
-                    labels = an.labels(bits)
-                    prefix = an.info_prefix(bits).encode()
-                analysis = dumps(list(labels)).encode()
-            else:
-                analysis = b"[]"
-                prefix = b""
-            fkey = flags | ((meta & META_ACE) << 8)
-            ftext = flag_texts.get(fkey)
-            if ftext is None:
-                ftext = flag_texts[fkey] = (flags_text(flags, bool(meta & META_ACE)) + "] Seq=").encode()
-            if flags & 0x10:
-                info = b"%s%s%s%d Ack=%d Win=%d" % (prefix, ports[sender], ftext, seq_rel, ack_rel, win_scaled)
-            else:
-                info = b"%s%s%s%d Win=%d" % (prefix, ports[sender], ftext, seq_rel, win_scaled)
-            if flags & 0x20:
-                info = b"%s Urg=%d" % (info, urgs.get(row, 0))
-            # The endpoints (_Tcb.view), client then server.
-            cstate = st >> 4
-            sstate = st & 0xF
-            # (_endpoint_body, inlined for the usual case: every value known, no timer)
-            if has_tcb[cstate]:
-                iss = t[0]
-                r_end = t[10]
-                mine = t[4]
-                r_ack = t[12]
-                values = (
-                    iss,
-                    t[8],
-                    r_ack if r_ack is not None else iss,
-                    t[2],
-                    t[14],
-                    mine if r_end is None or (mine is not None and 0 < ((mine - r_end) & M) < 0x80000000) else r_end,
-                    t[6],
-                )
-                if t[16] is None and None not in values:
-                    cbody = tcb_format % values
-                else:
-                    cbody = _endpoint_body(t, 0, first)
-            else:
-                cbody = b'"'
-            if has_tcb[sstate]:
-                iss = t[1]
-                r_end = t[11]
-                mine = t[5]
-                r_ack = t[13]
-                values = (
-                    iss,
-                    t[9],
-                    r_ack if r_ack is not None else iss,
-                    t[3],
-                    t[15],
-                    mine if r_end is None or (mine is not None and 0 < ((mine - r_end) & M) < 0x80000000) else r_end,
-                    t[7],
-                )
-                if t[17] is None and None not in values:
-                    sbody = tcb_format % values
-                else:
-                    sbody = _endpoint_body(t, 1, first)
-            else:
-                sbody = b'"'
-            t_rel = ts - first
-            if t_rel >= 0.0001:
-                time_text = (b"%.6f" % t_rel).rstrip(b"0")
-                if time_text[-1] == 46:  # "5." -> "5.0", as repr() writes it
-                    time_text += b"0"
-            else:
-                time_text = b"%a" % round(t_rel, 6)
-            fj = flags_json.get(flags)
-            if fj is None:
-                fj = flags_json[flags] = json.dumps(list(flag_names(flags))).encode()
-            line = (
-                b'{"no": %d, "time": %s, "event": "segment", "conn": %d, "who": "%s", "from": "%s", %s, '
-                b'"flags": %s, "seq": %d, "ack": %d, "seq_raw": %d, "ack_raw": %d, "len": %d, "win": %d, '
-                b'"win_scaled": %d, "options": %s, "analysis": %s, "info": "%s Len=%d%s", '
-                b'"client": %s%s%s%s, "server": %s%s%s%s'
-                % (
-                    frame,
-                    time_text,
-                    cid,
-                    _ROLE_BYTES[sender],
-                    _ROLE_BYTES[sender],
-                    heads[sender],
-                    fj,
-                    seq_rel,
-                    ack_rel,
-                    seq,
-                    ack,
-                    length,
-                    win,
-                    win_scaled,
-                    opts_json,
-                    analysis,
-                    info,
-                    length,
-                    opts_info,
-                    ep_heads[0],
-                    state_names[cstate],
-                    cbody,
-                    ep_tails[0],
-                    ep_heads[1],
-                    state_names[sstate],
-                    sbody,
-                    ep_tails[1],
-                )
-            )
+                    s[8] = None
             if lang is not None:
                 key = (explain, sender, st)
-                text = explain_json.get(key)
-                if text is None:
-                    text = b', "explain": %s}' % dumps(replay.explain_text(row, lang), ensure_ascii=False).encode()
-                    explain_json[key] = text
-                yield line + text
+                end_bytes = explain_json.get(key)
+                if end_bytes is None:
+                    end_bytes = explain_json[key] = b', "explain": %s}' % json.dumps(
+                        replay.explain_text(row, lang), ensure_ascii=False
+                    ).encode()
+            if oend - ostart == 12 and flags & 0x30 == 0x10 and st in tcb_states:
+                kind, tsval, tsecr = ts_unpack(pool, ostart)
+                if kind == ts_kind:
+                    # The usual row: one format.
+                    heads = cs[6].get((sender << 16) | ((meta & 0x20) << 5) | flags)
+                    if heads is None:
+                        heads = heads_for(cid, cs, sender, flags, (meta & 0x20) >> 5)
+                    sheads = cs[7].get(st)
+                    if sheads is None:
+                        sheads = state_heads_for(cs, st)
+                    if bits:
+                        dup = dupacks.get(row)
+                        if dup is None:
+                            labels = analysis_cache.get(bits)
+                            if labels is None:
+                                labels = analysis_cache[bits] = (
+                                    json.dumps(list(an.labels(bits))).encode(), an.info_prefix(bits).encode()
+                                )
+                        else:
+                            labels = (json.dumps(list(an.labels(bits, *dup))).encode(), an.info_prefix(bits, *dup).encode())
+                    else:
+                        labels = _NO_LABELS
+                    c = cs[4]
+                    s = cs[5]
+                    t_rel = ts - first
+                    if t_rel >= 0.0001:
+                        time_text = (b"%.6f" % t_rel).rstrip(b"0")
+                        if time_text[-1] == 46:  # "5." -> "5.0", as repr() writes it
+                            time_text += b"0"
+                    else:
+                        time_text = b"%a" % round(t_rel, 6)
+                    tails = cs[8]
+                    if c[8] is None and s[8] is None:
+                        ctail, stail = tails
+                    else:
+                        ctail = tails[0] if c[8] is None else b', "timers": {"2msl": %a}%s' % (round(c[8] + tw_len - first, 6), tails[0])
+                        stail = tails[1] if s[8] is None else b', "timers": {"2msl": %a}%s' % (round(s[8] + tw_len - first, 6), tails[1])
+                    c_iss = c[0]
+                    c_ack = c[6]
+                    c_mine = c[2]
+                    c_end = c[5]
+                    s_iss = s[0]
+                    s_ack = s[6]
+                    s_mine = s[2]
+                    s_end = s[5]
+                    seq_rel = (seq - sbase) & M
+                    try:
+                        yield usual % (
+                            frame, time_text, heads[0], seq_rel, ack_rel, seq, ack, length, win, win_scaled,
+                            tsval, tsecr, labels[0], labels[1], heads[1], seq_rel, ack_rel, win_scaled, length,
+                            tsval, tsecr,
+                            sheads[0], c_iss, c[4], c_iss if c_ack is None else c_ack, c[1], c[7],
+                            c_mine if c_end is None or (c_mine is not None and 0 < ((c_mine - c_end) & M) < H) else c_end,
+                            c[3], ctail,
+                            sheads[1], s_iss, s[4], s_iss if s_ack is None else s_ack, s[1], s[7],
+                            s_mine if s_end is None or (s_mine is not None and 0 < ((s_mine - s_end) & M) < H) else s_end,
+                            s[3], stail, end_bytes,
+                        )  # fmt: skip
+                        continue
+                    except TypeError:  # a TCB value not known yet (None): the general code
+                        pass
+            yield general(row, cs, frame, ts, cid, seq, ack, flags, win, length, meta, bits, st, (seq - sbase) & M,
+                          ack_rel, win_scaled, ostart, oend, end_bytes)  # fmt: skip
+
+    def _general(
+        self, row, cs, frame, ts, cid, seq, ack, flags, win, length, meta, bits, st, seq_rel, ack_rel, win_scaled,
+        ostart, oend, end_bytes,
+    ) -> bytes:  # fmt: skip
+        """Any row: the line as `core/output.frame_json` writes it."""
+        store = self.replay.store
+        first = self.replay.first_ts
+        sender = meta & 1
+        # Options: the JSON object and the Info column's text.
+        if oend == ostart:
+            opts_json = b"{}"
+            opts_info = b""
+        else:
+            opts_json, opts_info = options_json_info(bytes(store.opt_pool[ostart:oend]), cs[3][1 - sender].base_seq)
+        # Analysis and the Info column.
+        if bits:
+            dup = store.dupack.get(row)
+            if dup:
+                analysis = json.dumps(list(an.labels(bits, *dup))).encode()
+                prefix = an.info_prefix(bits, *dup).encode()
             else:
-                yield line + b"}"
+                analysis = json.dumps(list(an.labels(bits))).encode()
+                prefix = an.info_prefix(bits).encode()
+        else:
+            analysis = b"[]"
+            prefix = b""
+        ftext = (flags_text(flags, bool(meta & META_ACE)) + "] Seq=").encode()
+        ports = cs[10][sender]
+        if flags & 0x10:
+            info = b"%s%s%s%d Ack=%d Win=%d" % (prefix, ports, ftext, seq_rel, ack_rel, win_scaled)
+        else:
+            info = b"%s%s%s%d Win=%d" % (prefix, ports, ftext, seq_rel, win_scaled)
+        if flags & 0x20:
+            info = b"%s Urg=%d" % (info, store.urg.get(row, 0))
+        c_body = _endpoint_body(cs[4], first) if st >> 4 not in _NO_TCB else b'"'
+        s_body = _endpoint_body(cs[5], first) if st & 0xF not in _NO_TCB else b'"'
+        t_rel = ts - first
+        if t_rel >= 0.0001:
+            time_text = (b"%.6f" % t_rel).rstrip(b"0")
+            if time_text[-1] == 46:
+                time_text += b"0"
+        else:
+            time_text = b"%a" % round(t_rel, 6)
+        fj = _FLAGS_JSON_BYTES.get(flags)
+        if fj is None:
+            fj = _FLAGS_JSON_BYTES[flags] = json.dumps(list(flag_names(flags))).encode()
+        role = _ROLE_BYTES[sender]
+        heads = cs[9]
+        tails = cs[8]
+        return (
+            b'{"no": %d, "time": %s, "event": "segment", "conn": %d, "who": "%s", "from": "%s", %s, '
+            b'"flags": %s, "seq": %d, "ack": %d, "seq_raw": %d, "ack_raw": %d, "len": %d, "win": %d, '
+            b'"win_scaled": %d, "options": %s, "analysis": %s, "info": "%s Len=%d%s", '
+            b'"client": %s%s%s%s, "server": %s%s%s%s%s'
+            % (
+                frame, time_text, cid, role, role, cs[11][sender], fj, seq_rel, ack_rel, seq, ack, length, win,
+                win_scaled, opts_json, analysis, info, length, opts_info,
+                heads[0], _STATE_BYTES[st >> 4], c_body, tails[0],
+                heads[1], _STATE_BYTES[st & 0xF], s_body, tails[1], end_bytes,
+            )
+        )  # fmt: skip
 
 
 _TCB_NAMES_B = (b"iss", b"irs", b"snd_una", b"snd_nxt", b"snd_wnd", b"rcv_nxt", b"rcv_wnd")
 _TCB_FORMAT = b'", "iss": %d, "irs": %d, "snd_una": %d, "snd_nxt": %d, "snd_wnd": %d, "rcv_nxt": %d, "rcv_wnd": %d'
+#: The usual row (see _JsonWriter).
+_USUAL_LINE = (
+    b'{"no": %d, "time": %s, "event": "segment", %s%d, "ack": %d, "seq_raw": %d, "ack_raw": %d, "len": %d, '
+    b'"win": %d, "win_scaled": %d, "options": {"tsval": %d, "tsecr": %d}, "analysis": %s, '
+    b'"info": "%s%s%d Ack=%d Win=%d Len=%d TSval=%d TSecr=%d", '
+    b'"client": %s%d, "irs": %d, "snd_una": %d, "snd_nxt": %d, "snd_wnd": %d, "rcv_nxt": %d, "rcv_wnd": %d%s, '
+    b'"server": %s%d, "irs": %d, "snd_una": %d, "snd_nxt": %d, "snd_wnd": %d, "rcv_nxt": %d, "rcv_wnd": %d%s%s'
+)
+#: States bytes of the usual row: both endpoints have a TCB (neither CLOSED nor LISTEN).
+_TCB_STATES = frozenset(
+    (c << 4) | s for c in range(len(STATES)) for s in range(len(STATES)) if c not in _NO_TCB and s not in _NO_TCB
+)  # fmt: skip
+#: A state's name as JSON string content.
+_STATE_BYTES = tuple(state.value.encode() for state in STATES)
+#: No analysis flag: the JSON list and the Info prefix.
+_NO_LABELS = (b"[]", b"")
+#: Analysis bits (no duplicate-ACK numbers) -> (JSON list, Info prefix).
+_ANALYSIS_BYTES: dict[int, tuple[bytes, bytes]] = {}
+_TS_OPTION = struct.Struct("!4sII")
+_TS_PAIR = struct.Struct("!II")
 
 
-def _endpoint_body(t: list, role: int, first: float) -> bytes:
-    """The TCB part of an endpoint object, after its state name (see `_Tcb.view`)."""
-    iss = t[role]
-    r_ack = t[12 + role]
-    r_end = t[10 + role]
-    mine = t[4 + role]
+def _endpoint_body(v: list, first: float) -> bytes:
+    """The TCB part of an endpoint object, after its state name (see `_Tcb.view`), from
+    its running values (see _JsonWriter._start)."""
+    iss = v[0]
+    r_ack = v[6]
+    r_end = v[5]
+    mine = v[2]
     if r_end is None or (mine is not None and 0 < ((mine - r_end) & MASK32) < 0x80000000):
         rcv_nxt = mine
     else:
         rcv_nxt = r_end
-    values = (iss, t[8 + role], r_ack if r_ack is not None else iss, t[2 + role], t[14 + role], rcv_nxt, t[6 + role])
+    values = (iss, v[4], r_ack if r_ack is not None else iss, v[1], v[7], rcv_nxt, v[3])
     if None not in values:
         body = _TCB_FORMAT % values
     else:
         body = b'"' + b"".join([b', "%s": %d' % (name, value) for name, value in zip(_TCB_NAMES_B, values) if value is not None])
-    tw = t[16 + role]
+    tw = v[8]
     if tw is not None:
         body += b', "timers": {"2msl": %a}' % round(tw + TIME_WAIT_SECONDS - first, 6)
     return body
+
+
 _ROLE_BYTES = (b"client", b"server")
 _FLAGS_JSON_BYTES: dict[int, bytes] = {}
