@@ -287,7 +287,15 @@ class ConnList(ScrollView, can_focus=True, inherit_bindings=False):
             duration = duration_text(conv.last_ts - conv.first_ts)
             figures = f"{' ' * len(head)}{segs} seg  {bytes_text(conv.counts[2] + conv.counts[3])}  {duration}  {last}"
             return [(f"{head}{client} → {server}", "guess" if conv.client_guess else None), (figures, "figures")]
-        return [(f"{head}{conv.port[0]}→{conv.port[1]} {segs} {last}", "guess" if conv.client_guess else None)]
+        # One line: as much as fits, the states first.
+        for text in (
+            f"{head}{conv.port[0]}→{conv.port[1]} {segs} {last}",
+            f"{head}{conv.port[0]}→{conv.port[1]} {last}",
+            f"{head}→{conv.port[1]} {last}",
+        ):
+            if len(text) <= width:
+                break
+        return [(text, "guess" if conv.client_guess else None)]
 
     # -- choosing ---------------------------------------------------------------------
 

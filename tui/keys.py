@@ -66,9 +66,9 @@ CAPTURE_KEYS: tuple[Key, ...] = (
     Key("f", "f", "follow", "Follow: stay on the newest segment as the capture grows (f again: stop)", "跟随：抓包增长时停在最新的报文段（再按 f 停止）", "Follow"),
     Key("slash", "/", "filter", "Filter connections by address or port (Enter: to the list, Esc: clear)", "按地址或端口筛选连接（回车：回到列表，Esc：清除）", "Filter"),
     Key("c", "c", "connections", "Connection list: show it and move to it (↑ ↓ pick; c again hides it)", "连接列表：显示并进入（↑ ↓ 选择；再按 c 隐藏）", "Conns"),
+    *TEACH_KEYS,
     Key("r", "r", "toggle_seq", "Absolute / relative sequence numbers", "绝对 / 相对序号"),
     Key("l", "l", "toggle_lang", "Explanations in English / Chinese", "解释语言：英文 / 中文", "中文/EN"),
-    *TEACH_KEYS,
     Key("q", "q  ctrl+q", "quit", "Quit", "退出", "Quit"),
 )
 

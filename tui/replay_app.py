@@ -69,7 +69,7 @@ from .ui_text import ui
 #: Repaints a second at most while a capture grows.
 REPAINTS_PER_SECOND = 30
 #: Time the screen spends feeding the replay before it lets keys and repaints through.
-FEED_SLICE = 0.025
+FEED_SLICE = 0.015
 #: Bytes fed to the replay at once (about a thousand segments).
 FEED_BYTES = 256 << 10
 #: Conversations whose index is kept when the user moves between them.
@@ -294,6 +294,11 @@ class CaptureScreen(TeachingMixin, Screen):
         cursor = self.controller.cursor
         if self.following:
             self.controller.cursor = after - 1
+        if after > before and after > 64:
+            # Build the newest frame now: the replay keeps TCB checkpoints every 64
+            # segments as it builds frames, so a later jump anywhere in a long
+            # conversation starts from a checkpoint near it instead of from the start.
+            self.index.timeline[after - 1]
         if force or touched or after != before or cursor != self.controller.cursor or self.selected is None:
             self.show()
         else:
