@@ -378,6 +378,14 @@ RECV_STEADY = frozenset((ESTABLISHED, FIN_WAIT_2, CLOSE_WAIT, TIME_WAIT))
 SEND_STEADY = frozenset(SYNCHRONIZED)
 
 
+#: states byte (client << 4 | server) -> [client steady, server steady] (see Observer.steady).
+_STEADY = {
+    (c << 4) | s: (c in SEND_STEADY and s in RECV_STEADY, s in SEND_STEADY and c in RECV_STEADY)
+    for c in ALL
+    for s in ALL
+}
+
+
 class Step(NamedTuple):
     """What one segment did: the sender's and the receiver's rules (the receiver's rule
     is None when the segment did not arrive), and evidence that an earlier segment did not
@@ -450,10 +458,8 @@ class Observer:
         return self.sides[0].state, self.sides[1].state
 
     def _update_steady(self) -> None:
-        c = self.sides[0].state
-        s = self.sides[1].state
-        self.steady[0] = c in SEND_STEADY and s in RECV_STEADY
-        self.steady[1] = s in SEND_STEADY and c in RECV_STEADY
+        sides = self.sides
+        self.steady[:] = _STEADY[(sides[0].state << 4) | sides[1].state]
 
     def step_steady(self, sender: int, seq: int, length: int, win: int) -> str:
         """A segment without SYN, FIN or RST while `steady[sender]`: only the sender's
@@ -571,7 +577,8 @@ class Observer:
                 snd.fin_acked_at = None
         rule = SEND[(state, event)]
         snd.state = rule.next
-        if snd.snd_nxt is None or _gt(end, snd.snd_nxt):
+        nxt = snd.snd_nxt
+        if nxt is None or 0 < ((end - nxt) & MASK32) < HALF:
             snd.snd_nxt = end
         snd.rcv_wnd = win
         return rule, evidence
@@ -603,9 +610,10 @@ class Observer:
                 if state == SYN_RCVD and (rcv.iss is None or _gt(ack, rcv.iss)):
                     rule = RECEIVE[(state, RECV_ACK_OF_SYN)]
                     state = rule.next
-                if rcv.fin_seq is not None and _gt(ack, rcv.fin_seq):
+                fin_seq = rcv.fin_seq
+                if fin_seq is not None and 0 < ((ack - fin_seq) & MASK32) < HALF:
                     rcv.fin_acked_at = now  # the latest segment acknowledging its FIN
-                if rcv.fin_seq is not None and not rcv.fin_acked and _gt(ack, rcv.fin_seq):
+                if fin_seq is not None and not rcv.fin_acked and 0 < ((ack - fin_seq) & MASK32) < HALF:
                     rcv.fin_acked = True
                     if state in (FIN_WAIT_1, CLOSING, LAST_ACK):
                         if flags & FIN and state == FIN_WAIT_1 and not rcv.got_fin:

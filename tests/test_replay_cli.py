@@ -197,18 +197,3 @@ def test_replay_never_imports_scapy():
     )
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
     assert p.stderr == b"False"
-
-
-def test_two_processes_write_exactly_what_one_writes(monkeypatch, capfd, tmp_path):
-    """Big captures are formatted by two processes (the second half in a forked child);
-    the output is the same bytes."""
-    from tcp_lab.tui import cmd_replay
-
-    path = CAPTURES / "closing.pcap"
-    assert cli.main(["replay", str(path), "--format", "json"]) == 0
-    single = capfd.readouterr().out
-    monkeypatch.setattr(cmd_replay, "PARALLEL_MIN_ROWS", 1)
-    assert cli.main(["replay", str(path), "--format", "json"]) == 0
-    assert capfd.readouterr().out == single
-    assert cli.main(["replay", str(path), "--format", "text"]) == 0
-    assert len(capfd.readouterr().out.splitlines()) == 15

@@ -29,6 +29,8 @@ import os
 import sys
 from typing import IO, Iterable
 
+from tcp_lab.core.addr import addr_text
+from tcp_lab.core.inference import STATES
 from tcp_lab.core.replay import ConversationSummary, Replay
 
 from .cli import resolve_format
@@ -194,54 +196,6 @@ def _write_chunks(out: IO[str], chunks: Iterable[bytes]) -> None:
         buffer.flush()
 
 
-#: Below this many rows the output is formatted in one process.
-PARALLEL_MIN_ROWS = 50_000
-
-
-def _write_rows(out: IO[str], chunks, rows: int) -> None:
-    """Write the formatted rows [0, rows), using a second core when there is one: a forked
-    child formats the second half into a temporary file while this process writes the
-    first half to `out`, then copies the child's part after it. Formatting is pure
-    computation over the store the child inherits, so the output is byte for byte what
-    one process writes."""
-    buffer = getattr(out, "buffer", None)
-    if rows < PARALLEL_MIN_ROWS or buffer is None or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
-        _write_chunks(out, chunks(0, None))
-        return
-    import shutil
-    import tempfile
-
-    split = rows * 9 // 20  # the parent also copies the child's half: give it a little less
-    out.flush()
-    with tempfile.TemporaryFile(prefix="tcp-lab-replay-") as part:
-        pid = os.fork()
-        if pid == 0:  # the child: format the second half, then leave without cleanup
-            code = 0
-            try:
-                for chunk in chunks(split, None):
-                    part.write(chunk)
-                part.flush()
-            except BaseException:  # noqa: BLE001 - report through the exit status only
-                code = 1
-            os._exit(code)
-        try:
-            for chunk in chunks(0, split):
-                buffer.write(chunk)
-        except BaseException:
-            os.kill(pid, 9)
-            os.waitpid(pid, 0)
-            raise
-        _, status = os.waitpid(pid, 0)
-        if status != 0:
-            # The child failed (out of memory ...): format the second half here instead.
-            for chunk in chunks(split, None):
-                buffer.write(chunk)
-        else:
-            part.seek(0)
-            shutil.copyfileobj(part, buffer, 1 << 20)
-        buffer.flush()
-
-
 def _write(out: IO[str], lines: Iterable[str]) -> None:
     batch: list[str] = []
     for line in lines:
@@ -287,7 +241,7 @@ def _run_file(args: argparse.Namespace, fmt: str, path: str, out: IO[str]) -> in
         else:
             def chunks(start: int, stop: int | None) -> Iterable[bytes]:
                 return replay.text_chunks(start, stop, conn=args.conn)
-        _write_rows(out, chunks, len(replay))
+        _write_chunks(out, chunks(0, None))
     out.flush()
     _notes(path, replay, cut_short)
     return 0
@@ -347,27 +301,40 @@ def _run_stream(args: argparse.Namespace, fmt: str, stream: IO[bytes], out: IO[s
 
 def conversation_lines(replay: Replay, fmt: str, conn: int | None = None) -> Iterable[str]:
     """One line per conversation (a header line first in text)."""
-    summaries = replay.conversations()
-    if conn is not None:
-        summaries = [s for s in summaries if s.conn == conn]
     if fmt == "json":
+        summaries = replay.conversations()
+        if conn is not None:
+            summaries = [s for s in summaries if s.conn == conn]
+        encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
         for s in summaries:
-            yield json.dumps(conversation_dict(s), ensure_ascii=False, separators=(", ", ": "))
+            yield encode(conversation_dict(s))
         return
-    width = max([len(_ep(s.client_addr, s.client_port)) for s in summaries] + [6])
-    swidth = max([len(_ep(s.server_addr, s.server_port)) for s in summaries] + [6])
+    # Text: straight from the tracker's conversations (the same figures as
+    # Replay.summary), one %-format per line.
+    convs = [c for c in replay.tracker.conversations if c is not None and (conn is None or c.id == conn)]
+    texts = {}
+    for c in convs:
+        for addr, port in zip(c.addr, c.port):
+            key = (addr, port)
+            if key not in texts:
+                texts[key] = _ep(addr_text(addr), port)
+    width = max([len(texts[(c.addr[0], c.port[0])]) for c in convs] + [6])
+    swidth = max([len(texts[(c.addr[1], c.port[1])]) for c in convs] + [6])
     yield (
         f"{'conn':>5}  {'client':<{width}}     {'server':<{swidth}}  {'c→s segs':>8} {'bytes':>10}  "
         f"{'s→c segs':>8} {'bytes':>10}  {'start':>11} {'duration':>11}  {'client state':<12} server state"
     )
-    for s in summaries:
-        guess = "?" if s.client_guess else " "
-        yield (
-            f"{s.conn:>5}  {_ep(s.client_addr, s.client_port):<{width}} {guess}<-> "
-            f"{_ep(s.server_addr, s.server_port):<{swidth}}  {s.packets[0]:>8} {s.bytes[0]:>10}  "
-            f"{s.packets[1]:>8} {s.bytes[1]:>10}  {s.start:>11.6f} {s.duration:>11.6f}  "
-            f"{s.last_states[0].value:<12} {s.last_states[1].value}"
-        )
+    line = f"%5d  %-{width}s %s<-> %-{swidth}s  %8d %10d  %8d %10d  %11.6f %11.6f  %-12s %s"
+    first = replay.first_ts
+    names = [state.value for state in STATES]
+    for c in convs:
+        counts = c.counts
+        st = c.state_byte
+        yield line % (
+            c.id, texts[(c.addr[0], c.port[0])], "?" if c.client_guess else " ", texts[(c.addr[1], c.port[1])],
+            counts[0], counts[2], counts[1], counts[3], c.first_ts - first, c.last_ts - c.first_ts,
+            names[st >> 4], names[st & 0xF],
+        )  # fmt: skip
 
 
 def _ep(addr: str, port: int) -> str:
