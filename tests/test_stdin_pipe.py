@@ -10,12 +10,15 @@ only when tcpdump exits. A real connection in a network namespace, root's tcpdum
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import queue
 import select
+import struct
 import subprocess
 import sys
+import termios
 import threading
 import time
 from pathlib import Path
@@ -142,48 +145,66 @@ def test_tcpdump_pipe_into_tcp_lab_run_as_nobody(netns):
     assert [r["no"] for r in rows] == list(range(1, len(rows) + 1))
 
 
-WRITER = r"""
-import sys, time
-data = open(sys.argv[1], "rb").read()
-out = sys.stdout.buffer
-out.write(data[:24]); out.flush()
-pos = 24
-import struct
-while pos < len(data):
-    caplen = struct.unpack_from("<I", data, pos + 8)[0]
-    rec = data[pos:pos + 16 + caplen]
-    half = len(rec) // 2
-    out.write(rec[:half]); out.flush(); time.sleep(0.01)   # a record split across two writes
-    out.write(rec[half:]); out.flush(); time.sleep(0.09)
-    pos += 16 + caplen
-time.sleep(0.4)
-"""
+def _records(data: bytes) -> list[bytes]:
+    out, pos = [], 24
+    while pos < len(data):
+        caplen = struct.unpack_from("<I", data, pos + 8)[0]
+        out.append(data[pos : pos + 16 + caplen])
+        pos += 16 + caplen
+    return out
+
+
+def _pipe_unread(fd: int) -> int:
+    """Bytes written into a pipe and not yet read by the other end (FIONREAD)."""
+    return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
 
 
 def test_stream_rows_arrive_as_records_complete_without_root():
-    """No tcpdump needed to see the behaviour: a writer sends the records of a real
-    capture 0.1 s apart (each split in two writes) into tcp-lab run as nobody; row k
-    is printed about when record k is complete, long before the input ends, and the
-    text format streams the same way."""
+    """No tcpdump needed to see the behaviour: this test writes the records of a real
+    capture into tcp-lab's stdin 0.1 s apart (each split in two writes), tcp-lab running
+    as nobody. Every row is printed while the input is still open (not at EOF), soon
+    after its record is complete; the text format streams the same way."""
+    data = mm.normal_bytes()
     for fmt in ("json", "text"):
-        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(mm.NORMAL)], stdout=subprocess.PIPE)
-        lab = subprocess.Popen(nobody_argv([TCP_LAB, "replay", "-", "--format", fmt]), stdin=writer.stdout,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=nobody_env(), text=True)
-        writer.stdout.close()
-        start = time.monotonic()
-        arrivals = []
-        for line in lab.stdout:
-            arrivals.append(time.monotonic() - start)
-            if fmt == "json":
-                json.loads(line)
-        end = time.monotonic() - start
-        assert lab.wait(timeout=10) == 0 and writer.wait(timeout=10) == 0
-        assert lab.stderr.read() == ""
+        lab = subprocess.Popen(nobody_argv([TCP_LAB, "replay", "-", "--format", fmt]), stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=nobody_env())
+        arrivals: list[float] = []
+
+        def read() -> None:
+            for line in lab.stdout:
+                arrivals.append(time.monotonic())
+                if fmt == "json":
+                    json.loads(line)
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        fd = lab.stdin.fileno()
+        os.write(fd, data[:24])
+        deadline = time.monotonic() + 30
+        while _pipe_unread(fd):  # wait until tcp-lab runs and has taken the file header
+            assert time.monotonic() < deadline and lab.poll() is None, "tcp-lab never read its input"
+            time.sleep(0.01)
+        completed = []
+        for rec in _records(data):
+            half = len(rec) // 2
+            os.write(fd, rec[:half])
+            time.sleep(0.01)
+            completed.append(time.monotonic())  # the record is complete from the next write on
+            os.write(fd, rec[half:])
+            time.sleep(0.09)
+        time.sleep(0.3)
+        eof = time.monotonic()
+        lab.stdin.close()
+        reader.join(timeout=10)
+        assert lab.wait(timeout=10) == 0
+        assert lab.stderr.read() == b""
         assert len(arrivals) == 11
-        # Records go out 0.1 s apart: the first row long before the end of input (1.5 s).
-        assert arrivals[0] < end - 0.8, (fmt, arrivals, end)
-        gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
-        assert sum(1 for g in gaps if g > 0.05) >= 8, (fmt, gaps)
+        # Every row while the input was still open, none before its record was complete.
+        assert all(a < eof for a in arrivals), (fmt, [round(eof - a, 3) for a in arrivals])
+        assert all(a >= c for a, c in zip(arrivals, completed)), fmt
+        # ... and most of them before the next record was even written.
+        prompt = sum(1 for a, nxt in zip(arrivals, completed[1:]) if a < nxt)
+        assert prompt >= 7, (fmt, prompt, [round(a - c, 3) for a, c in zip(arrivals, completed)])
 
 
 def test_nobody_cannot_read_root_files_but_can_replay_stdin(public_dir):
