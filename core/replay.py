@@ -254,7 +254,13 @@ class Replay:
         return self._track(self.scanner.feed(chunk))
 
     def _track(self, items: list[tuple], flat: bool = False) -> int:
-        added = self.tracker.feed(items) if flat else self.tracker.feed_keyed(items)
+        tracker = self.tracker
+        if flat:
+            added = tracker.feed(items)
+        elif tracker.summary_only:
+            added = tracker.feed_lean(items)
+        else:
+            added = tracker.feed_keyed(items)
         if self.tracker.revised:
             revised = self.tracker.take_revised()
             if not self.tracker.summary_only:

@@ -52,8 +52,10 @@ where `key` is the segment's 4-tuple as one bytes object: source address, destin
 address, source port, destination port (ports big-endian, 2 bytes each), 12 bytes for
 IPv4 and 36 for IPv6, exactly the bytes an Ethernet/IPv4 frame holds from offset 26 to
 38, so the common frame gives it with one slice (`split_key` gives the parts back). With
-``lean=True`` too, `options` is always ``b""`` (for callers that never read options, such
-as the conversation table).
+``lean=True`` too, each segment is the shorter LEAN_FIELDS tuple, what the conversation
+table needs (no frame number, window, options or urgent pointer)::
+
+    (ts, wirelen, key, seq, ack, flags, length)
 
 Chunks of 256 KiB to 4 MiB are best; any size works, down to one byte. A record split
 between two chunks is put together from the end of one and the start of the next,
@@ -76,12 +78,14 @@ from .pcapfile import (
     Problem,
 )
 
-__all__ = ["FLAT_FIELDS", "KEYED_FIELDS", "TcpScanner", "flat_to_keyed", "iter_tcp", "iter_tcp_flat", "split_key"]
+__all__ = ["FLAT_FIELDS", "KEYED_FIELDS", "LEAN_FIELDS", "TcpScanner", "flat_to_keyed", "flat_to_lean", "iter_tcp", "iter_tcp_flat", "split_key"]
 
 #: The layout of a flat segment tuple (TcpScanner(flat=True), iter_tcp_flat).
 FLAT_FIELDS = ("frame_no", "ts", "wirelen") + Decoded._fields
 #: The layout of a keyed segment tuple (TcpScanner(keyed=True)).
 KEYED_FIELDS = ("frame_no", "ts", "wirelen", "key", "seq", "ack", "flags", "win", "length", "options", "urg")
+#: The layout of a lean keyed tuple (TcpScanner(keyed=True, lean=True)).
+LEAN_FIELDS = ("ts", "wirelen", "key", "seq", "ack", "flags", "length")
 _PORTS = struct.Struct("!HH")
 
 
@@ -92,6 +96,15 @@ def split_key(key: bytes) -> tuple[int, bytes, bytes, int, int]:
         return 4, key[:4], key[4:8], sport, dport
     sport, dport = _PORTS.unpack_from(key, 32)
     return 6, key[:16], key[16:32], sport, dport
+
+
+def flat_to_lean(items: Iterable[tuple]) -> list[tuple]:
+    """Flat tuples (FLAT_FIELDS) as lean keyed tuples (LEAN_FIELDS)."""
+    pack = _PORTS.pack
+    return [
+        (ts, wirelen, src + dst + pack(sport, dport), seq, ack, flags, length)
+        for (_frame, ts, wirelen, _ipv, src, dst, sport, dport, seq, ack, flags, _win, length, _opts, _urg) in items
+    ]
 
 
 def flat_to_keyed(items: Iterable[tuple]) -> list[tuple]:
@@ -108,6 +121,8 @@ def flat_to_keyed(items: Iterable[tuple]) -> list[tuple]:
 _ETH_IPV4_TCP = struct.Struct("!12xHBxH2xHxB2x4s4sHHIIHH2xH")
 #: The same, with the 4-tuple as one 12-byte key (addresses and ports are contiguous).
 _ETH_IPV4_TCP_KEYED = struct.Struct("!12xHBxH2xHxB2x12sIIHH2xH")
+#: The same without the window and the urgent pointer (lean tuples).
+_ETH_IPV4_TCP_LEAN = struct.Struct("!12xHBxH2xHxB2x12sIIH")
 #: An Enhanced Packet Block's header and fixed fields: type, length, interface id,
 #: timestamp high, timestamp low, captured length, original length.
 _EPB = {"<": struct.Struct("<IIIIIII"), ">": struct.Struct(">IIIIIII")}
@@ -134,7 +149,7 @@ class TcpScanner:
         self.segments = 0
         #: Hand out flat tuples (FLAT_FIELDS) instead of (ts, Decoded).
         self.flat = flat and not keyed
-        #: Hand out keyed tuples (KEYED_FIELDS); with `lean`, without their options.
+        #: Hand out keyed tuples (KEYED_FIELDS); with `lean`, LEAN_FIELDS tuples.
         self.keyed = keyed
         self.lean = keyed and lean
         self._tail = bytearray()  # the start of a record split across chunks
@@ -232,13 +247,17 @@ class TcpScanner:
             out.append((rec_ts, seg))
 
     def _keyed(self, frame: int, ts: float, wirelen: int, seg: Decoded) -> tuple:
-        """The keyed tuple of a segment decoded the general way."""
-        return (frame, ts, wirelen, seg.src + seg.dst + _PORTS.pack(seg.sport, seg.dport), seg.seq, seg.ack,
-                seg.flags, seg.win, seg.length, b"" if self.lean else seg.options, seg.urg)  # fmt: skip
+        """The keyed (or lean) tuple of a segment decoded the general way."""
+        key = seg.src + seg.dst + _PORTS.pack(seg.sport, seg.dport)
+        if self.lean:
+            return (ts, wirelen, key, seg.seq, seg.ack, seg.flags, seg.length)
+        return (frame, ts, wirelen, key, seg.seq, seg.ack, seg.flags, seg.win, seg.length, seg.options, seg.urg)
 
     def _pcap_loop(self, buf: bytes, pos: int, end: int, out: list[Any], base: int) -> int:
         """pcap records: the hot loop (one unpack for the record header, one for the frame)."""
         if self.keyed:
+            if self.lean:
+                return self._pcap_loop_lean(buf, pos, end, out, base)
             return self._pcap_loop_keyed(buf, pos, end, out, base)
         reader = self.reader
         record, ts_div, snaplen, hard_max, linktype = reader.pcap_params()
@@ -312,7 +331,6 @@ class TcpScanner:
         rec_unpack = record.unpack_from
         fast_unpack = _ETH_IPV4_TCP_KEYED.unpack_from
         append = out.append
-        lean = self.lean
         keyed = self._keyed
         view = memoryview(buf)
         fast_min = 54 if linktype == 1 else 1 << 62
@@ -349,7 +367,60 @@ class TcpScanner:
                     and hlen >= 20 and 20 + hlen <= total <= wirelen - 14 and 34 + hlen <= caplen
                 ):
                     append((frame, ts, wirelen, key, seq, ack, off_flags & 0x1FF, win, total - 20 - hlen,
-                            buf[p + 54 : p + 34 + hlen] if hlen > 20 and not lean else empty, urg))
+                            buf[p + 54 : p + 34 + hlen] if hlen > 20 else empty, urg))
+                    continue
+            seg = decode(linktype, view[p:nxt], wirelen)
+            if seg.__class__ is str:
+                self.skipped[seg] += 1
+            else:
+                append(keyed(frame, ts, wirelen, seg))
+        reader.frames = frame
+        reader.last_ts = ts
+        self.segments += len(out) - first
+        return pos
+
+    def _pcap_loop_lean(self, buf: bytes, pos: int, end: int, out: list[Any], base: int) -> int:
+        """`_pcap_loop` for lean keyed tuples (the conversation table's path)."""
+        reader = self.reader
+        record, ts_div, snaplen, hard_max, linktype = reader.pcap_params()
+        rec_unpack = record.unpack_from
+        fast_unpack = _ETH_IPV4_TCP_LEAN.unpack_from
+        append = out.append
+        keyed = self._keyed
+        view = memoryview(buf)
+        fast_min = 54 if linktype == 1 else 1 << 62
+        limit = min(snaplen, hard_max) if snaplen else hard_max
+        frame = reader.frames
+        ts = reader.last_ts
+        first = len(out)
+        last = end - 16
+        while pos <= last:
+            sec, frac, caplen, wirelen = rec_unpack(buf, pos)
+            p = pos + 16
+            if caplen > limit:
+                if caplen > hard_max:
+                    reader.unit_size(buf, pos, end, base + pos)  # records the Problem
+                    break
+                if p + caplen > end:
+                    break
+                pos = p + caplen
+                frame += 1
+                self.skipped[SKIP_OVER_SNAPLEN] += 1
+                continue
+            nxt = p + caplen
+            if nxt > end:
+                break
+            pos = nxt
+            frame += 1
+            ts = sec + frac / ts_div
+            if caplen >= fast_min:
+                ethertype, vihl, total, frag, proto, key, seq, ack, off_flags = fast_unpack(buf, p)
+                hlen = (off_flags >> 12) << 2
+                if (
+                    ethertype == 0x0800 and vihl == 0x45 and proto == 6 and not frag & 0x3FFF
+                    and hlen >= 20 and 20 + hlen <= total <= wirelen - 14 and 34 + hlen <= caplen
+                ):
+                    append((ts, wirelen, key, seq, ack, off_flags & 0x1FF, total - 20 - hlen))
                     continue
             seg = decode(linktype, view[p:nxt], wirelen)
             if seg.__class__ is str:
@@ -409,10 +480,12 @@ class TcpScanner:
                         ethertype == 0x0800 and vihl == 0x45 and proto == 6 and not frag & 0x3FFF
                         and hlen >= 20 and 20 + hlen <= total <= wirelen - 14 and 34 + hlen <= caplen
                     ):
-                        if keyed:
+                        if lean:
+                            append((ts, wirelen, src + dst + ports(sport, dport), seq, ack, off_flags & 0x1FF,
+                                    total - 20 - hlen))
+                        elif keyed:
                             append((frame, ts, wirelen, src + dst + ports(sport, dport), seq, ack, off_flags & 0x1FF,
-                                    win, total - 20 - hlen,
-                                    buf[p + 54 : p + 34 + hlen] if hlen > 20 and not lean else empty, urg))
+                                    win, total - 20 - hlen, buf[p + 54 : p + 34 + hlen] if hlen > 20 else empty, urg))
                         elif flat:
                             append((frame, ts, wirelen, 4, src, dst, sport, dport, seq, ack, off_flags & 0x1FF,
                                     win, total - 20 - hlen, buf[p + 54 : p + 34 + hlen] if hlen > 20 else empty,

@@ -51,7 +51,7 @@ from .inference import (
 from .info import OptionEffects, options_text
 from .segment import ACK, AE, CWR, ECE, FIN, RST, SYN
 from .store import META_ACE, META_FROM_SERVER, META_LOST, SegmentStore
-from .tcpscan import flat_to_keyed, split_key
+from .tcpscan import flat_to_keyed, flat_to_lean, split_key
 
 MASK32 = 0xFFFFFFFF
 
@@ -97,6 +97,8 @@ _NO_OBSERVER = Observer()
 _SYN_ACK = SYN | ACK
 #: The fields of a keyed segment tuple (core/tcpscan.KEYED_FIELDS) the store keeps as they are.
 _FRAME, _TS, _SEQ, _ACK, _FLAGS, _WIN, _LEN, _OPTIONS = (itemgetter(i) for i in (0, 1, 4, 5, 6, 7, 8, 9))
+#: The same fields of a lean keyed tuple (core/tcpscan.LEAN_FIELDS).
+_L_TS, _L_SEQ, _L_ACK, _L_FLAGS, _L_LEN = (itemgetter(i) for i in (0, 3, 4, 5, 6))
 #: Options holding only the timestamps, as Linux sends them (NOP, NOP, TS): nothing in them
 #: changes the analysis (no window scale, no Accurate ECN).
 _TS_ONLY = b"\x01\x01\x08\x0a"
@@ -321,8 +323,23 @@ class Tracker:
 
     def feed(self, items: Iterable[tuple]) -> int:
         """Track segments given as flat tuples (core/tcpscan.FLAT_FIELDS); returns how
-        many were tracked. `feed_keyed` takes the replay's faster form."""
+        many were tracked. `feed_keyed` and `feed_lean` take the replay's faster forms."""
+        if self.summary_only:
+            return self.feed_lean(flat_to_lean(items))
         return self.feed_keyed(flat_to_keyed(items))
+
+    def feed_lean(self, items: Iterable[tuple]) -> int:
+        """Track segments given as lean keyed tuples (core/tcpscan.LEAN_FIELDS, what
+        ``TcpScanner(keyed=True, lean=True)`` hands out): summary trackers only."""
+        if not self.summary_only:
+            raise ValueError("lean segment tuples carry too little for a full tracker")
+        if not isinstance(items, list):
+            items = list(items)
+        if not items:
+            return 0
+        if self.first_ts is None:
+            self.first_ts = items[0][0]
+        return self._feed_summary(items)
 
     def feed_keyed(self, items: Iterable[tuple]) -> int:
         """Track segments given as keyed tuples (core/tcpscan.KEYED_FIELDS, what
@@ -332,10 +349,10 @@ class Tracker:
             items = list(items)
         if not items:
             return 0
+        if self.summary_only:
+            return self.feed_lean([(it[1], it[2], it[3], it[4], it[5], it[6], it[8]) for it in items])
         if self.first_ts is None:
             self.first_ts = items[0][1]
-        if self.summary_only:
-            return self._feed_summary(items)
         store = self.store
         row = start_row = len(store.frame)
         # The columns that keep a segment's own fields, filled in C loops first (the loop
@@ -580,24 +597,25 @@ class Tracker:
         """The loop for conversation summaries (tcp-lab replay --conversations): the same
         conversations, counts, inferred states and hindsight as the full loop, without
         Wireshark's analysis flags, window scaling and options. The store keeps only the
-        columns hindsight needs (ts, seq, ack, flags, win, length, meta); the others stay
+        columns hindsight needs (ts, seq, ack, flags, length, meta); the others stay
         empty. Final states equal the full tracker's by construction: the observer's
-        states never depend on the window's scale."""
+        states never depend on the window (only whether an RST outside the expected
+        sequence number draws a challenge ACK or is ignored does, and neither changes a
+        state), so revisions replay the rows with a window of 0."""
         store = self.store
         row = start_row = len(store.seq)
-        store.ts.extend(map(_TS, items))
-        store.seq.extend(map(_SEQ, items))
-        store.ack.extend(map(_ACK, items))
-        store.flags.extend(map(_FLAGS, items))
-        store.win.extend(map(_WIN, items))
-        store.length.extend(map(_LEN, items))
+        store.ts.extend(map(_L_TS, items))
+        store.seq.extend(map(_L_SEQ, items))
+        store.ack.extend(map(_L_ACK, items))
+        store.flags.extend(map(_L_FLAGS, items))
+        store.length.extend(map(_L_LEN, items))
         s_meta = store.meta.append
         lookup_get = self._lookup.get
         send_index = SEND_INDEX
         recv_index = RECV_INDEX
         conversation_for = self._conversation_for
         M = MASK32
-        for frame, ts, wirelen, key, seq, ack, flags, win, length, options, urg in items:
+        for ts, wirelen, key, seq, ack, flags, length in items:
             hit = lookup_get(key)
             if hit is not None and not flags & 7:
                 conv, role = hit
@@ -638,7 +656,7 @@ class Tracker:
                     snapshots.append((row, conv.observer.freeze()))
                     if len(snapshots) > SNAPSHOTS:
                         del snapshots[0]
-                step = conv.observer.step(role, flags, seq, ack, length, win, ts)
+                step = conv.observer.step(role, flags, seq, ack, length, 0, ts)
                 sides = conv.observer.sides
                 states = (sides[0].state << 4) | sides[1].state
                 conv.state_byte = states
@@ -847,7 +865,7 @@ class Tracker:
                     del snapshots[0]
             how = conv.overrides.get(r)
             step = observer.step(
-                role, flags, store.seq[r], store.ack[r], store.length[r], store.win_scaled(r), store.ts[r],
+                role, flags, store.seq[r], store.ack[r], store.length[r], 0 if summary else store.win_scaled(r), store.ts[r],
                 delivered=how is None,
             )
             if step.recv is not None:
