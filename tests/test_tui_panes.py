@@ -192,13 +192,15 @@ async def test_language_key_switches_explanations_and_titles_to_chinese():
 
 @run_async
 async def test_state_change_is_highlighted_for_a_moment():
-    app = LabApp(Stepper(handshake_teardown()), highlight_seconds=0.2)
+    # A key press through Pilot takes about 0.15 s on a busy 2-core machine: the highlight
+    # lasts long enough to be seen after it.
+    app = LabApp(Stepper(handshake_teardown()), highlight_seconds=0.6)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("n")
         client = app.screen.query_one("#client")
         server = app.screen.query_one("#server")
         assert client.has_class("-changed") and not server.has_class("-changed")
-        await pilot.pause(0.4)
+        await pilot.pause(0.9)
         assert not client.has_class("-changed")
 
 

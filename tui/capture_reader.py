@@ -24,7 +24,7 @@ import os
 import select
 import threading
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 
 #: One read asks for at most this much.
 READ_SIZE = 1 << 20

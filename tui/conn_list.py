@@ -83,7 +83,7 @@ class ConnFilter:
         self.ports: list[int] = []
         self.parts: list[str] = []
         for word in self.text.lower().split():
-            digits = word[1:] if word.startswith(":") else word
+            digits = word.removeprefix(":")
             if digits.isdigit():
                 self.ports.append(int(digits))
             else:
@@ -129,7 +129,7 @@ class ConnList(ScrollView, can_focus=True, inherit_bindings=False):
     class Chosen(Message):
         """The user picked a connection (`conn` is its number, as tcp.stream)."""
 
-        conn_list: "ConnList"
+        conn_list: ConnList
         conn: int
 
     def __init__(self, replay: Any, *, id: str | None = None) -> None:
@@ -358,7 +358,7 @@ def details_text(replay: Any, conn: int, lang: str = "en") -> Text:
         text.append(f"{c_segs + s_segs} segments: → {c_segs}, {c_bytes} B; ← {s_segs}, {s_bytes} B\n")
     start = conv.first_ts - replay.first_ts
     duration = conv.last_ts - conv.first_ts
-    text.append((f"持续 {duration:.3f} 秒，开始于 {start:.3f} 秒\n" if zh else f"{duration:.3f} s long, from {start:.3f} s\n"))
+    text.append(f"持续 {duration:.3f} 秒，开始于 {start:.3f} 秒\n" if zh else f"{duration:.3f} s long, from {start:.3f} s\n")
     text.append("first " if not zh else "最初 ", style="dim")
     text.append(first_state_pair(conv) + "\n")
     text.append("last  " if not zh else "最后 ", style="dim")

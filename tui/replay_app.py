@@ -36,9 +36,10 @@ import argparse
 import gc
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 
 from textual import on
 from textual.app import App, ComposeResult
@@ -97,7 +98,6 @@ TEXTS: dict[str, dict[str, str]] = {
     "follow_done": {"en": "The capture is complete: nothing more will arrive.", "zh": "抓包已读完：不会再有新的报文段。"},
     "at_last": {"en": "This is the connection's last segment so far.", "zh": "这是该连接目前的最后一个报文段。"},
     "reading": {"en": "Reading {name}", "zh": "正在读取 {name}"},
-    "read_done": {"en": "{name}", "zh": "{name}"},
     "ended": {"en": "{name} ended", "zh": "{name} 已结束"},
 }
 
@@ -212,7 +212,6 @@ class CaptureScreen(TeachingMixin, Screen):
         self._indexes: dict[int, CaptureIndex] = {}
         self._cursors: dict[int, int] = {}
         self._player: TextualTimer | None = None
-        self._follow_noted = False
         self._last_paint = 0.0
         self._frozen_at = 0
         self._status_shown: Any = None

@@ -3,7 +3,7 @@ reads it, measured, not asserted (issue 4: "a file of a million segments opens w
 first screen shown in about a second, and the log scrolls without delay").
 
     uv run python tests/bench/bench_replay_screen.py           # all parts
-    uv run python tests/bench/bench_replay_screen.py open      # one part: open | load | scroll
+    uv run python tests/bench/bench_replay_screen.py open      # one part: open | load | scroll | live
 
 Two captures, written once with tests/bench/make_big_pcap.py (about 10 s each):
 /tmp/tcp-lab-bench-1M.pcap (1,000,000 segments in 10,000 interleaved connections, as
@@ -23,6 +23,10 @@ connection: a log of a million rows).
   ten-row moves in the log (PgDn with the log focused), each followed by a full composite
   of the screen; with the 10,000 connections loaded, moves of ten entries through the
   connection list (each shows another connection in the panes).
+- **live** (root: a network namespace): the live screen (tcp-lab sniff, headless at
+  140x40) on the namespace's lo while bench_sniff.py's generator floods its port at
+  5,000 to 40,000 segments a second for 4 s: repaints a second (at most 30 by design),
+  the longest wait to run (a key's worst wait), segments tracked and kernel drops.
 """
 
 from __future__ import annotations
@@ -100,7 +104,7 @@ def bench_open(runs: int = 5) -> None:
             if n == 0:
                 continue  # fills the bytecode cache
             rows.append([float(x) for x in out.stdout.split()[:4]] + [out.stdout.split()[4] == "True"])
-        med = lambda k: statistics.median(r[k] for r in rows)  # noqa: E731
+        med = lambda k, rows=rows: statistics.median(r[k] for r in rows)  # noqa: E731
         print(f"open {label} (median of {runs}): first screen painted {ms(med(2))} wall, {ms(med(3))} CPU "
               f"(imports {ms(med(0))}, first megabyte read and tracked at {ms(med(1))}); scapy imported: {rows[0][4]}")
 
@@ -225,8 +229,61 @@ def bench_scroll() -> None:
     asyncio.run(run_big())
 
 
+def bench_live(rates=(5000, 20000, 40000), seconds: float = 4.0) -> None:
+    sys.path.insert(0, str(ROOT / "tests"))
+    from netns_util import namespace
+    from tcp_lab.tui.live_app import LiveScreen, live_app
+    from tcp_lab.tui.live_capture import LiveCapture
+    from tcp_lab.tui.live_session import LiveSession
+
+    port = 5001
+    paints = {"n": 0}
+    original_show = LiveScreen.show
+
+    def counted_show(self):
+        paints["n"] += 1
+        original_show(self)
+
+    LiveScreen.show = counted_show  # type: ignore[method-assign]
+
+    async def run(ns, rate: float) -> None:
+        capture = LiveCapture("lo", f"tcp port {port}")
+        capture.open()
+        session = LiveSession(capture)
+        app = live_app(session, highlight_seconds=None)
+        async with app.run_test(size=(140, 40)) as pilot:
+            screen = app.screen
+            while not screen.started:
+                await asyncio.sleep(0.01)
+            gen = ns.popen([sys.executable, str(HERE / "bench_sniff.py"), "generate", "--rate", str(rate),
+                            "--seconds", str(seconds), "--port", str(port)], stdout=subprocess.DEVNULL)
+            late: list[float] = []
+            paints["n"] = 0
+            t0 = time.perf_counter()
+            while gen.poll() is None:
+                t = time.perf_counter()
+                await asyncio.sleep(0.005)
+                late.append(time.perf_counter() - t - 0.005)
+            elapsed = time.perf_counter() - t0
+            repaints = paints["n"]
+            await asyncio.sleep(1.0)
+            stats = session.stats()
+            print(f"live at {rate:,} writes/s for {seconds:.0f} s: {stats.segments:,} segments tracked "
+                  f"({stats.segments / elapsed:,.0f}/s), {stats.dropped} dropped by the kernel; "
+                  f"{repaints / elapsed:.1f} repaints/s; waiting to run: {_percentiles(late)}")
+            await pilot.press("q")
+        capture.stop()
+        session.close()
+
+    for rate in rates:
+        with namespace("tcplab-bench") as ns:
+            with ns.inside():
+                asyncio.run(run(ns, rate))
+    LiveScreen.show = original_show  # type: ignore[method-assign]
+
+
 if __name__ == "__main__":
-    parts = sys.argv[1:] or ["open", "load", "scroll"]
+    parts = sys.argv[1:] or ["open", "load", "scroll", "live"]
     ensure_captures()
     if "open" in parts:
         bench_open()
@@ -234,3 +291,5 @@ if __name__ == "__main__":
         bench_load()
     if "scroll" in parts:
         bench_scroll()
+    if "live" in parts:
+        bench_live()
