@@ -378,11 +378,17 @@ async def test_teach_keys_diagram_quiz_and_pcap_export(tmp_path, monkeypatch):
     app = app_for(COURSE)
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
         await settle(pilot)
-        await pilot.press("n", "n", "g")
-        await settle(pilot)
         from tcp_lab.tui.quiz_screen import QuizScreen
         from tcp_lab.tui.state_diagram import DiagramCaption, StateDiagram
 
+        # At the first segment the diagram starts from the states the tracker assumed
+        # before it: the server was listening (not CLOSED).
+        await pilot.press("g")
+        await settle(pilot)
+        caption = str(app.screen.query_one(DiagramCaption).render())
+        assert "CLOSED → SYN_SENT" in caption and "LISTEN → SYN_RCVD" in caption and "not a move" not in caption
+        await pilot.press("g", "n", "n", "g")
+        await settle(pilot)
         assert app.screen.id == "state-diagram"
         assert any("C ESTABLISHED" in line for line in app.screen.query_one(StateDiagram).plain_lines())
         caption = str(app.screen.query_one(DiagramCaption).render())
@@ -435,6 +441,17 @@ def test_capture_index_answers_as_the_lab_index_does(path):
             assert fast.row_of_frame(i) == slow.row_of_frame(i) and fast.line_of_frame(i) == slow.line_of_frame(i)
             assert fast.lines_upto(i) == slow.lines_upto(i) and fast.rows_upto(i) == slow.rows_upto(i)
             assert fast.timeline[i] == slow.timeline[i]
+
+
+def test_endpoints_before_the_first_segment_are_the_trackers_start():
+    replay = replay_file(COURSE)
+    client, server = CaptureIndex(replay, 0).initial_views()
+    assert (client.addr, client.port, client.state.value) == ("10.21.71.101", 52296, "CLOSED")
+    assert (server.addr, server.port, server.state.value) == ("118.178.116.8", 80, "LISTEN")
+    header, records = pcap_records(COURSE.read_bytes())
+    midstream = Replay("midstream")
+    midstream.feed(header + b"".join(rec for _, _, rec in records[3:]))
+    assert [v.state.value for v in CaptureIndex(midstream, 0).initial_views()] == ["ESTABLISHED", "ESTABLISHED"]
 
 
 def test_capture_index_follows_a_growing_conversation_and_revisions():

@@ -22,7 +22,8 @@ from array import array
 from bisect import bisect_left, bisect_right
 from typing import Any
 
-from tcp_lab.core.frame import Frame, ListTimeline, Role
+from tcp_lab.core.addr import addr_text
+from tcp_lab.core.frame import EndpointView, Frame, ListTimeline, Role
 from tcp_lab.core.inference import STATES
 from tcp_lab.core.states import State
 
@@ -173,6 +174,20 @@ class CaptureIndex(TimelineIndex):
         self._scan(first, self.synced)
         self.timeline.forget()  # type: ignore[attr-defined]
         return True
+
+    def initial_views(self) -> tuple[EndpointView, EndpointView] | None:
+        """Both endpoints before the conversation's first captured segment, as the tracker
+        starts them: client CLOSED and server LISTEN (CLOSED once the SYN was refused);
+        SYN_SENT for a client whose SYN was not captured; ESTABLISHED on both sides when
+        the handshake was not captured."""
+        conv = self.conv
+        if conv is None:
+            return None
+        observer = conv.initial_observer()
+        return tuple(  # type: ignore[return-value]
+            EndpointView(addr_text(conv.addr[role]), conv.port[role], STATES[observer.sides[role].state])
+            for role in (0, 1)
+        )
 
     # -- questions the panes ask ------------------------------------------------------
 

@@ -155,6 +155,11 @@ class CaptureStepper(Stepper):
     def more_may_come(self) -> bool:
         return self._growing()
 
+    def initial_views(self) -> tuple[Any, Any] | None:
+        """The endpoints before the first segment (the state diagram and the quiz start
+        from them): what the tracker assumed, e.g. client CLOSED, server LISTEN."""
+        return self.index.initial_views()  # type: ignore[attr-defined]
+
 
 class FilterInput(Input):
     """The connection filter (`/`): Escape clears it and closes it."""
