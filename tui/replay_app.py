@@ -134,7 +134,7 @@ CAPTURE_INTRO = {
 
 CAPTURE_EXTRA_KEYS: tuple[tuple[str, str, str, str], ...] = (
     *LOG_KEYS,
-    ("click a connection", "点击一条连接", "Show that connection (in the list: ↑ ↓ PgUp PgDn Home End)", "显示该连接（在列表中：↑ ↓ PgUp PgDn Home End）"),
+    ("click a connection", "点击一条连接", "Show that connection (with the list focused: ↑ ↓ PgUp PgDn)", "显示该连接（列表获得焦点时：↑ ↓ PgUp PgDn）"),
 )
 
 
