@@ -119,11 +119,26 @@ async def _demo(ns) -> None:
             assert {2, 3, 4, 5, 6, 7} <= acts_seen  # every act that sends something
             await pilot.press("home", "f")
             assert screen.following and screen.controller.cursor == len(rows) - 1
-            # The teaching tools work here too.
+            # The teaching tools work here too: the diagram, a quiz from the first segment,
+            # the export menu.
             await pilot.press("g")
             await pilot.pause()
             assert app.screen.id == "state-diagram"
             await pilot.press("g")
+            await pilot.pause()
+            assert app.screen is screen
+            from tcp_lab.tui.quiz_screen import QuizScreen
+
+            await pilot.press("home", "z")
+            await pilot.pause()
+            assert isinstance(app.screen, QuizScreen)
+            await pilot.press("escape", "escape")
+            await pilot.pause()
+            assert app.screen is screen
+            await pilot.press("e")
+            await pilot.pause()
+            assert app.screen.id == "export-menu"
+            await pilot.press("escape")
             await pilot.pause()
             assert app.screen is screen
     finally:
