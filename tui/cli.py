@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_format(replay)
     replay.add_argument("--conn", type=int, metavar="N", help="only conversation N (numbered from 0, as tcp.stream)")
     replay.add_argument("--conversations", action="store_true", help="print the conversation table instead of frames")
+    _add_limits(replay, "none for a file; for '-', a stream, the live ones: ")
 
     sniff = sub.add_parser("sniff", help="sniff a real connection live (needs root or CAP_NET_RAW)")
     sniff.add_argument("-i", "--interface", metavar="IFACE", default=None, help="interface to capture on (default lo)")
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_format(sniff)
     sniff.add_argument("--count", type=int, metavar="N", help="stop after N TCP segments (headless)")
     sniff.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds (headless)")
+    _add_limits(sniff, "")
 
     quiz = sub.add_parser("quiz", help="predict each next step of a scenario; the answer and why; a score")
     quiz.add_argument("scenario", nargs="?", default=None, help="scenario name (default handshake; see 'tcp-lab scenarios')")
@@ -97,6 +99,29 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--lang", choices=("en", "zh"), default="en", help="language of explanations (default en)")
 
     return parser
+
+
+def _add_limits(p: argparse.ArgumentParser, defaults: str) -> None:
+    """Bounded memory for long runs (core/limits.py); 0 means no limit."""
+    g = p.add_argument_group(
+        "memory limits",
+        "what is kept in memory for long runs: over a limit the oldest segments and the oldest closed "
+        "conversations are dropped, and tcp-lab says so; 0 means no limit. Defaults: "
+        f"{defaults}1,000,000 segments, 100,000 per conversation, 10,000 conversations",
+    )
+    g.add_argument("--max-segments", type=_limit, metavar="N", help="keep at most N segments in all")
+    g.add_argument("--max-segments-per-conn", type=_limit, metavar="N", help="keep at most N segments of each conversation")
+    g.add_argument("--max-conns", type=_limit, metavar="N", help="keep at most N conversations")
+
+
+def _limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative (0 means no limit)")
+    return value
 
 
 def _u32(text: str) -> int:
