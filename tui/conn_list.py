@@ -159,7 +159,10 @@ class ConnList(ScrollView, can_focus=True, inherit_bindings=False):
         added = 0
         f = self.filter
         for cid in range(self._seen, n):
-            if not f or f.matches(convs[cid]):
+            conv = convs[cid]
+            if conv is None:  # forgotten (a replay with memory limits keeps its number free)
+                continue
+            if not f or f.matches(conv):
                 self.ids.append(cid)
                 added += 1
         self._seen = n
@@ -171,7 +174,7 @@ class ConnList(ScrollView, can_focus=True, inherit_bindings=False):
         self.filter = ConnFilter(text)
         convs = self.replay.tracker.conversations
         f = self.filter
-        self.ids = array("I", (c.id for c in convs if not f or f.matches(c)))
+        self.ids = array("I", (c.id for c in convs if c is not None and (not f or f.matches(c))))
         self._seen = len(convs)
         self._resize()
         self.scroll_to(y=0, animate=False, force=True)
@@ -277,6 +280,8 @@ class ConnList(ScrollView, can_focus=True, inherit_bindings=False):
     def _lines(self, conn: int, width: int) -> list[tuple[str, str | None]]:
         conv = self.replay.tracker.conversations[conn]
         digits = len(str(max(self.total - 1, 9)))
+        if conv is None:
+            return [(f"{conn:>{digits}} -", "figures")] * self.lines_per_entry(width)
         mark = "?" if conv.client_guess else " "
         head = f"{conn:>{digits}}{mark}"
         segs = conv.counts[0] + conv.counts[1]
@@ -347,6 +352,8 @@ def details_text(replay: Any, conn: int, lang: str = "en") -> Text:
     """What ConnDetails shows for conversation `conn`."""
     conv = replay.tracker.conversations[conn]
     zh = lang == "zh"
+    if conv is None:
+        return Text(f"#{conn}")
     c_segs, s_segs, c_bytes, s_bytes = conv.counts[:4]
     text = Text()
     text.append(f"#{conn} ", style="bold")
