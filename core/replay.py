@@ -33,10 +33,12 @@ from __future__ import annotations
 
 import json
 import struct
+import weakref
+from array import array
 from bisect import bisect_left
 from dataclasses import dataclass
 from itertools import chain, islice
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from . import analysis as an
 from .addr import addr_text
@@ -44,6 +46,7 @@ from .explain import render
 from .frame import EndpointView, Explanation, Frame, Timer
 from .inference import STATES, TIME_WAIT, TIME_WAIT_SECONDS
 from .info import flags_text, info_text, options_json_info
+from .limits import Evicted, Limits, Notice, summary_text
 from .segment import ACK, FIN, SYN, Segment, flag_names
 from .states import State
 from .store import META_ACE, META_FROM_SERVER, META_LOST, SegmentStore
@@ -234,18 +237,103 @@ def _endpoint_text(addr: str, port: int) -> str:
 class Replay:
     """A capture being replayed: feed it bytes, read timelines and conversations."""
 
-    def __init__(self, title: str = "capture", summary_only: bool = False) -> None:
+    def __init__(
+        self,
+        title: str = "capture",
+        summary_only: bool = False,
+        limits: Limits | None = None,
+        *,
+        max_segments: int | None = None,
+        max_segments_per_conn: int | None = None,
+        max_conns: int | None = None,
+    ) -> None:
         """With `summary_only`, only the conversations and their counts and final states
         are kept (no rows, no timelines): what `--conversations` needs, several times
-        faster."""
+        faster.
+
+        Memory is bounded by `limits` (core/limits.py), or by the three keywords: at most
+        `max_segments` segments in all, `max_segments_per_conn` per conversation,
+        `max_conns` conversations (None: no limit, the default; `limits.LIVE_LIMITS` is
+        what a live capture uses). What the limits took away: `evicted`,
+        `take_notices()`, `memory_note()`."""
         self.title = title
+        if limits is None:
+            limits = Limits(max_segments, max_segments_per_conn, max_conns)
         self.scanner = TcpScanner(keyed=True, lean=summary_only)
-        self.tracker = Tracker(summary_only=summary_only)
+        self.tracker = Tracker(summary_only=summary_only, limits=limits)
+        self.limits = limits
         self.store = self.tracker.store
         self._tcb_cache: dict[int, list[_Tcb]] = {}
+        #: The TCB values before a trimmed conversation's first kept row.
+        self._tcb_base: dict[int, _Tcb] = {}
         self._revised: set[int] = set()
         self._tcb_versions: dict[int, int] = {}
         self._explain_cache: dict[tuple[int, int, int, str], str] = {}
+        self._writers: "weakref.WeakSet[_JsonWriter]" = weakref.WeakSet()
+        self._notices_seen = 0
+        compactor = self.tracker.compactor
+        if compactor is not None:
+            compactor.on_trim = self._on_trim
+            compactor.on_forget = self._on_forget
+            compactor.on_renumber = self._on_renumber
+
+    # -- bounded memory (core/limits.py) -----------------------------------------------
+
+    @property
+    def evicted(self) -> Evicted:
+        """What the limits took away so far (all zero without limits)."""
+        compactor = self.tracker.compactor
+        return compactor.evicted if compactor is not None else Evicted()
+
+    @property
+    def segments_tracked(self) -> int:
+        """Segments tracked since the start (the store keeps fewer once some are dropped)."""
+        return self.tracker.tracked
+
+    @property
+    def rows_dropped(self) -> int:
+        """Store rows removed so far: row numbers shift down by that much in all (a
+        writer that printed every row before the last `feed` resumes at
+        ``len(replay) - added``)."""
+        return self.tracker.rows_dropped
+
+    def take_notices(self) -> list[Notice]:
+        """What the limits did since the last call, one `Notice` each (`.text(lang)`
+        gives the line to show)."""
+        compactor = self.tracker.compactor
+        if compactor is None:
+            return []
+        seen = max(self._notices_seen - compactor.notices_dropped, 0)
+        out = compactor.notices[seen:]
+        self._notices_seen = compactor.notices_dropped + len(compactor.notices)
+        return out
+
+    def memory_note(self, lang: str = "en") -> str | None:
+        """One line saying what the limits took away in all, or None if nothing."""
+        evicted = self.evicted
+        return summary_text(evicted, lang) if evicted else None
+
+    def conversation(self, conn: int) -> Conversation | None:
+        """Conversation `conn`, or None if it was forgotten to bound memory."""
+        return self.tracker.conversations[conn]
+
+    def _on_trim(self, conv: Conversation, k: int) -> None:
+        if self.tracker.summary_only:
+            return
+        base = self._tcb(conv, k - 1)
+        base.pos = -1
+        self._tcb_base[conv.id] = base
+        self._tcb_cache[conv.id] = [base.copy()]
+
+    def _on_forget(self, conv: Conversation) -> None:
+        self._tcb_cache.pop(conv.id, None)
+        self._tcb_base.pop(conv.id, None)
+        for writer in list(self._writers):
+            writer.forget((conv.id,))
+
+    def _on_renumber(self, new: array) -> None:
+        if self._revised:
+            self._revised = {new[r] for r in self._revised if new[r] >= 0}
 
     # -- input -------------------------------------------------------------------------
 
@@ -367,11 +455,17 @@ class Replay:
             self._explain_cache[key] = text
         return text
 
+    def _tcb_start(self, conv: Conversation) -> _Tcb:
+        """The TCB values before the conversation's first kept row (a new object)."""
+        base = self._tcb_base.get(conv.id)
+        return base.copy() if base is not None else _Tcb(_initial_states(conv))
+
     def _tcb(self, conv: Conversation, pos: int) -> _Tcb:
-        """The TCB values after the conversation's row at position `pos` (cached)."""
+        """The TCB values after the conversation's row at position `pos` (cached; -1:
+        before its first kept row)."""
         checkpoints = self._tcb_cache.get(conv.id)
         if checkpoints is None:
-            checkpoints = [_Tcb(_initial_states(conv))]
+            checkpoints = [self._tcb_start(conv)]
             self._tcb_cache[conv.id] = checkpoints
         k = min((pos + 1) // CHECKPOINT_EVERY, len(checkpoints) - 1)
         tcb = checkpoints[k].copy()
@@ -444,7 +538,8 @@ class Replay:
         return ConversationTimeline(self, conn)
 
     def conversations(self) -> list[ConversationSummary]:
-        return [self.summary(conv) for conv in self.tracker.conversations]
+        """A summary of every conversation kept (forgotten ones are left out)."""
+        return [self.summary(conv) for conv in self.tracker.conversations if conv is not None]
 
     def summary(self, conv: Conversation) -> ConversationSummary:
         store = self.store
@@ -474,17 +569,20 @@ class Replay:
     def json_lines(self, start: int = 0, stop: int | None = None, conn: int | None = None, lang: str | None = None) -> Iterator[str]:
         """JSON Lines records of rows [start, stop) (of conversation `conn` only, if given),
         each exactly `core/output.frame_json(frame, lang)` for the same Frame."""
-        return _JsonWriter(self, lang).lines(start, stop, conn)
+        return self.json_writer(lang).lines(start, stop, conn)
 
     def json_chunks(self, start: int = 0, stop: int | None = None, conn: int | None = None, lang: str | None = None) -> Iterator[bytes]:
         """The same records as `json_lines`, UTF-8 encoded, "\\n"-terminated and joined
         into chunks of a few thousand lines (what the command line writes)."""
-        return _JsonWriter(self, lang).chunks(start, stop, conn)
+        return self.json_writer(lang).chunks(start, stop, conn)
 
     def json_writer(self, lang: str | None = None) -> "_JsonWriter":
         """A JSON writer that keeps its running state between calls (for a growing
         capture: call `lines(start, stop, conn)` with each new range of rows)."""
-        return _JsonWriter(self, lang)
+        writer = _JsonWriter(self, lang)
+        if self.tracker.compactor is not None:
+            self._writers.add(writer)
+        return writer
 
     def text_chunks(self, start: int = 0, stop: int | None = None, conn: int | None = None) -> Iterator[bytes]:
         """`text_lines`, UTF-8 encoded, "\\n"-terminated, joined into chunks."""
@@ -541,15 +639,25 @@ class CaptureTimeline:
 
 
 class ConversationTimeline:
-    """The segments of one conversation (a core/frame.Timeline)."""
+    """The segments of one conversation (a core/frame.Timeline): those kept, once the
+    replay's limits dropped its oldest ones (`dropped` says how many; index 0 is then the
+    conversation's segment number `dropped`)."""
 
     def __init__(self, replay: Replay, conn: int) -> None:
         if not 0 <= conn < len(replay.tracker.conversations):
             raise IndexError(f"no conversation {conn}")
+        conv = replay.tracker.conversations[conn]
+        if conv is None:
+            raise IndexError(f"conversation {conn} was forgotten to bound memory (see --max-conns)")
         self.replay = replay
         self.conn = conn
-        self.conv = replay.tracker.conversations[conn]
+        self.conv = conv
         self.title = f"{replay.title} #{conn}"
+
+    @property
+    def dropped(self) -> int:
+        """The conversation's oldest segments dropped to bound memory (not in the timeline)."""
+        return self.conv.dropped
 
     def __len__(self) -> int:
         return len(self.conv.rows)
@@ -609,7 +717,7 @@ class _JsonWriter:
         replay = self.replay
         conv = replay.tracker.conversations[cid]
         pos = bisect_left(conv.rows, row)
-        tcb = replay._tcb(conv, pos - 1) if pos else _Tcb(_initial_states(conv))
+        tcb = replay._tcb(conv, pos - 1) if pos else replay._tcb_start(conv)
         c, s = (
             [tcb.iss[r], tcb.snd_nxt[r], tcb.max_ack[r], tcb.win[r], tcb.r_iss[r], tcb.r_end[r], tcb.r_ack[r],
              tcb.r_win[r], tcb.tw_at[r]]
@@ -707,6 +815,7 @@ class _JsonWriter:
         tw_code = TIME_WAIT
         tw_len = TIME_WAIT_SECONDS
         usual = _USUAL_LINE
+        usual_bare = _USUAL_LINE_BARE
         general = self._general
         end_bytes = b"}"
         M = MASK32
@@ -716,12 +825,20 @@ class _JsonWriter:
             store.meta, store.analysis, store.states, store.explain,
         )  # fmt: skip
         if conn is None:
-            ostarts = chain((opt_end[start - 1] if start else 0,), islice(opt_end, start, stop - 1))
-            items: Iterable[tuple] = zip(
-                range(start, stop), ostarts, islice(opt_end, start, stop), *(islice(col, start, stop) for col in cols)
-            )
+            # From the start, iterate the columns as they are; from further on, copy the
+            # rows wanted (an iterator would step over every row before `start`: a live
+            # capture written batch by batch would cost more with every batch).
+            if start:
+                part: Callable = lambda col: col[start:stop]  # noqa: E731
+            else:
+                part = lambda col: islice(col, 0, stop)  # noqa: E731
+            ostarts = chain((opt_end[start - 1] if start else 0,), part(opt_end))
+            items: Iterable[tuple] = zip(range(start, stop), ostarts, part(opt_end), *(part(col) for col in cols))
         else:
-            rows = replay.tracker.conversations[conn].rows
+            convs_all = replay.tracker.conversations
+            if not 0 <= conn < len(convs_all) or convs_all[conn] is None:
+                return
+            rows = convs_all[conn].rows
             wanted = islice(rows, bisect_left(rows, start), bisect_left(rows, stop))
             items = ((r, opt_end[r - 1] if r else 0, opt_end[r], *(col[r] for col in cols)) for r in wanted)
         for row, ostart, oend, frame, ts, cid, seq, ack, flags, win, length, meta, bits, st, explain in items:
@@ -792,8 +909,12 @@ class _JsonWriter:
                     end_bytes = explain_json[key] = b', "explain": %s}' % json.dumps(
                         replay.explain_text(row, lang), ensure_ascii=False
                     ).encode()
-            if oend - ostart == 12 and flags & 0x30 == 0x10 and st in tcb_states:
-                kind, tsval, tsecr = ts_unpack(pool, ostart)
+            olen = oend - ostart
+            if flags & 0x30 == 0x10 and st in tcb_states and (olen == 12 or not olen):
+                if olen:
+                    kind, tsval, tsecr = ts_unpack(pool, ostart)
+                else:
+                    kind = ts_kind
                 if kind == ts_kind:
                     # The usual row: one format.
                     heads = cs[6].get((sender << 16) | ((meta & 0x20) << 5) | flags)
@@ -839,17 +960,29 @@ class _JsonWriter:
                     s_end = s[5]
                     seq_rel = (seq - sbase) & M
                     try:
-                        yield usual % (
-                            frame, time_text, heads[0], seq_rel, ack_rel, seq, ack, length, win, win_scaled,
-                            tsval, tsecr, labels[0], labels[1], heads[1], seq_rel, ack_rel, win_scaled, length,
-                            tsval, tsecr,
-                            sheads[0], c_iss, c[4], c_iss if c_ack is None else c_ack, c[1], c[7],
-                            c_mine if c_end is None or (c_mine is not None and 0 < ((c_mine - c_end) & M) < H) else c_end,
-                            c[3], ctail,
-                            sheads[1], s_iss, s[4], s_iss if s_ack is None else s_ack, s[1], s[7],
-                            s_mine if s_end is None or (s_mine is not None and 0 < ((s_mine - s_end) & M) < H) else s_end,
-                            s[3], stail, end_bytes,
-                        )  # fmt: skip
+                        if olen:
+                            yield usual % (
+                                frame, time_text, heads[0], seq_rel, ack_rel, seq, ack, length, win, win_scaled,
+                                tsval, tsecr, labels[0], labels[1], heads[1], seq_rel, ack_rel, win_scaled, length,
+                                tsval, tsecr,
+                                sheads[0], c_iss, c[4], c_iss if c_ack is None else c_ack, c[1], c[7],
+                                c_mine if c_end is None or (c_mine is not None and 0 < ((c_mine - c_end) & M) < H) else c_end,
+                                c[3], ctail,
+                                sheads[1], s_iss, s[4], s_iss if s_ack is None else s_ack, s[1], s[7],
+                                s_mine if s_end is None or (s_mine is not None and 0 < ((s_mine - s_end) & M) < H) else s_end,
+                                s[3], stail, end_bytes,
+                            )  # fmt: skip
+                        else:
+                            yield usual_bare % (
+                                frame, time_text, heads[0], seq_rel, ack_rel, seq, ack, length, win, win_scaled,
+                                labels[0], labels[1], heads[1], seq_rel, ack_rel, win_scaled, length,
+                                sheads[0], c_iss, c[4], c_iss if c_ack is None else c_ack, c[1], c[7],
+                                c_mine if c_end is None or (c_mine is not None and 0 < ((c_mine - c_end) & M) < H) else c_end,
+                                c[3], ctail,
+                                sheads[1], s_iss, s[4], s_iss if s_ack is None else s_ack, s[1], s[7],
+                                s_mine if s_end is None or (s_mine is not None and 0 < ((s_mine - s_end) & M) < H) else s_end,
+                                s[3], stail, end_bytes,
+                            )  # fmt: skip
                         continue
                     except TypeError:  # a TCB value not known yet (None): the general code
                         pass
@@ -928,6 +1061,11 @@ _USUAL_LINE = (
     b'"info": "%s%s%d Ack=%d Win=%d Len=%d TSval=%d TSecr=%d", '
     b'"client": %s%d, "irs": %d, "snd_una": %d, "snd_nxt": %d, "snd_wnd": %d, "rcv_nxt": %d, "rcv_wnd": %d%s, '
     b'"server": %s%d, "irs": %d, "snd_una": %d, "snd_nxt": %d, "snd_wnd": %d, "rcv_nxt": %d, "rcv_wnd": %d%s%s'
+)
+#: The same for a segment without options.
+_USUAL_LINE_BARE = (
+    _USUAL_LINE.replace(b'"options": {"tsval": %d, "tsecr": %d}', b'"options": {}')
+    .replace(b" Len=%d TSval=%d TSecr=%d", b" Len=%d")
 )
 #: States bytes of the usual row: both endpoints have a TCB (neither CLOSED nor LISTEN).
 _TCB_STATES = frozenset(

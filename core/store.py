@@ -59,7 +59,25 @@ class SegmentStore:
         self.rel_override: dict[int, tuple[int, int]] = {}  # row -> (seq base, ack base)
 
     def __len__(self) -> int:
+        """Rows kept in full (a summary tracker's store keeps a few columns only: 0)."""
         return len(self.frame)
+
+    def columns(self) -> tuple[array, ...]:
+        """Every per-row column but `opt_end` (whose values are offsets in `opt_pool`)."""
+        return (
+            self.frame,
+            self.ts,
+            self.conv,
+            self.seq,
+            self.ack,
+            self.flags,
+            self.win,
+            self.length,
+            self.meta,
+            self.analysis,
+            self.states,
+            self.explain,
+        )
 
     def options(self, row: int) -> bytes:
         """The raw option bytes of a row."""
@@ -80,21 +98,7 @@ class SegmentStore:
 
     def nbytes(self) -> int:
         """Bytes held by the columns and the option pool (not the dicts kept aside)."""
-        total = len(self.opt_pool)
-        for col in (
-            self.frame,
-            self.ts,
-            self.conv,
-            self.seq,
-            self.ack,
-            self.flags,
-            self.win,
-            self.length,
-            self.opt_end,
-            self.meta,
-            self.analysis,
-            self.states,
-            self.explain,
-        ):
+        total = len(self.opt_pool) + self.opt_end.itemsize * len(self.opt_end)
+        for col in self.columns():
             total += col.itemsize * len(col)
         return total

@@ -50,6 +50,7 @@ from .inference import (
 )
 from .info import OptionEffects, options_text
 from .segment import ACK, AE, CWR, ECE, FIN, RST, SYN
+from .limits import Compactor, Limits
 from .store import META_ACE, META_FROM_SERVER, META_LOST, SegmentStore
 from .tcpscan import flat_to_keyed, flat_to_lean, split_key
 
@@ -137,6 +138,9 @@ class Conversation:
         "ctl_rows",
         "pairs",
         "ace",
+        "dropped",
+        "base",
+        "first_frame",
     )
 
     def __init__(self, cid: int, ip_version: int, addr: tuple[bytes, bytes], port: tuple[int, int]) -> None:
@@ -168,6 +172,9 @@ class Conversation:
         self.bases_done = False
         self.set_observer(_NO_OBSERVER)
         self.first_ts = 0.0
+        #: The capture's frame number of its first segment (0 when not known: the
+        #: conversation table's lean tuples carry no frame number).
+        self.first_frame = 0
         self.last_ts = 0.0
         self.first_states: tuple[int, int] = (CLOSED, LISTEN)
         #: The server's state before the first segment (LISTEN, or CLOSED once refused).
@@ -181,10 +188,17 @@ class Conversation:
         self.snapshots: list[tuple[int, tuple]] = []
         #: Late deliveries: row at which they arrived -> the rows that arrived then.
         self.late: dict[int, list[int]] = {}
-        #: (role, SYN / SYN|ACK / FIN, sequence number) -> the last row carrying it.
+        #: (role, SYN / SYN|ACK / FIN, sequence number) -> the last row carrying it (-1:
+        #: a row dropped to bound memory).
         self.ctl_rows: dict[tuple[int, int, int], int] = {}
         self.reused_by: int | None = None  # the conversation that reused its ports
         self.reuses: int | None = None  # the conversation whose ports it reused
+        #: Segments dropped from the front to bound memory (core/limits.py): `rows[0]` is
+        #: the conversation's segment number `dropped` (counting from 0).
+        self.dropped = 0
+        #: The observer (frozen) before `rows[0]` once segments were dropped, else None
+        #: (then it is `initial_observer()`).
+        self.base: tuple | None = None
 
     def set_observer(self, observer: Observer) -> None:
         """Use `observer` from now on (the hot loop reads its parts directly)."""
@@ -213,6 +227,44 @@ class Conversation:
     def midstream(self) -> bool:
         return self.start == "midstream"
 
+    def base_observer(self) -> Observer:
+        """The observer before `rows[0]` (a revision with no snapshot starts there)."""
+        if self.base is not None:
+            return Observer.thaw(self.base)
+        return self.initial_observer()
+
+    def late_fields(self, rows: Iterable[int], store: SegmentStore) -> None:
+        """Rows about to be dropped that arrived late at a row that stays: keep what their
+        delivery needs, (role, flags, seq, ack, length), in `late` instead of the row."""
+        overrides = self.overrides
+        for r in rows:
+            arrival = overrides.get(r)
+            if arrival is not None and arrival >= 0:
+                later = self.late.get(arrival)
+                if later is not None and r in later:
+                    later[later.index(r)] = (
+                        1 if store.meta[r] & META_FROM_SERVER else 0,
+                        store.flags[r],
+                        store.seq[r],
+                        store.ack[r],
+                        store.length[r],
+                    )
+
+    def renumber(self, new: array) -> None:
+        """Store rows were renumbered (`new[old]`: the new row, -1 if dropped)."""
+        self.rows = array("I", map(new.__getitem__, self.rows))
+        self.snapshots = [(new[r], frozen) for r, frozen in self.snapshots if new[r] >= 0]
+        # A copy whose row was dropped stays known as -1 (hindsight cannot reach it).
+        self.ctl_rows = {key: (new[r] if r >= 0 else -1) for key, r in self.ctl_rows.items()}
+        if self.overrides:
+            self.overrides = {new[r]: (how if how < 0 else new[how]) for r, how in self.overrides.items() if new[r] >= 0}
+        if self.late:
+            self.late = {
+                new[r]: [lr if lr.__class__ is tuple else new[lr] for lr in later]
+                for r, later in self.late.items()
+                if new[r] >= 0
+            }
+
     def initial_observer(self) -> Observer:
         """The observer before the first segment, as this conversation starts."""
         if self.start == "midstream":
@@ -234,12 +286,25 @@ class Tracker:
     #: check it against analysis.analyze()).
     FAST_ANALYSIS = True
 
-    def __init__(self, store: SegmentStore | None = None, summary_only: bool = False) -> None:
+    def __init__(self, store: SegmentStore | None = None, summary_only: bool = False, limits: Limits | None = None) -> None:
         """With `summary_only`, keep conversations and their final states only (no rows,
-        no analysis): what `tcp-lab replay --conversations` needs, several times faster."""
+        no analysis): what `tcp-lab replay --conversations` needs, several times faster.
+        `limits` bound what is kept (core/limits.py; None: everything)."""
         self.summary_only = summary_only
         self.store = store if store is not None else SegmentStore()
-        self.conversations: list[Conversation] = []
+        #: Indexed by conversation number; None for a conversation forgotten to bound memory.
+        self.conversations: list[Conversation | None] = []
+        #: Conversations kept (not forgotten).
+        self.live = 0
+        #: Segments tracked since the start, and rows dropped from the store since then
+        #: (the store holds `tracked - rows_dropped` rows).
+        self.tracked = 0
+        self.rows_dropped = 0
+        #: Times hindsight needed a segment already dropped to bound memory (it then
+        #: rewrites only what is kept; the states may differ from an unbounded replay's).
+        self.hindsight_lost = 0
+        self.limits = limits if limits is not None and limits.active else None
+        self.compactor = Compactor(self, self.limits) if self.limits is not None else None
         self._lookup: dict[tuple[bytes, bytes, int, int], tuple[Conversation, int]] = {}
         #: Capture time of the first segment (times are shown relative to it).
         self.first_ts: float | None = None
@@ -251,7 +316,7 @@ class Tracker:
 
     # -- conversations -----------------------------------------------------------------
 
-    def _new_conversation(self, key: bytes, flags: int, ts: float) -> tuple[Conversation, int]:
+    def _new_conversation(self, key: bytes, flags: int, ts: float, frame: int = 0) -> tuple[Conversation, int]:
         """A new conversation whose first segment has the 4-tuple `key` (source first);
         returns it and the sender's role."""
         ipv, src, dst, sport, dport = split_key(key)
@@ -277,22 +342,65 @@ class Tracker:
         conv.set_observer(conv.initial_observer())
         conv.first_states = conv.observer.states
         conv.first_ts = ts
+        conv.first_frame = frame
         conv.last_ts = ts
         rev_key = key[len(key) // 2 - 2 : -4] + key[: len(key) // 2 - 2] + key[-2:] + key[-4:-2]
         self._lookup[key] = (conv, sender_role)
         self._lookup[rev_key] = (conv, 1 - sender_role)
         self.conversations.append(conv)
+        self.live += 1
         return conv, sender_role
+
+    def forget(self, conv: Conversation) -> None:
+        """Forget a conversation (core/limits.py): its number stays taken, its slot in
+        `conversations` becomes None, its 4-tuple starts a new conversation next time.
+        The caller drops its rows from the store."""
+        lookup = self._lookup
+        for sender in (0, 1):
+            key = self._key(conv, sender)
+            hit = lookup.get(key)
+            if hit is not None and hit[0] is conv:
+                del lookup[key]
+        self.conversations[conv.id] = None
+        self.live -= 1
+
+    @staticmethod
+    def _key(conv: Conversation, sender: int) -> bytes:
+        """The lookup key of a conversation's segments sent by `sender`."""
+        a, b = conv.addr[sender], conv.addr[1 - sender]
+        return a + b + conv.port[sender].to_bytes(2, "big") + conv.port[1 - sender].to_bytes(2, "big")
+
+    def rebase_observer(self, conv: Conversation, k: int) -> None:
+        """Before a conversation loses its first `k` rows: its base becomes the observer
+        before `rows[k]` (worked out from the latest snapshot before it, or the old base)."""
+        rows = conv.rows
+        if k >= len(rows):
+            conv.base = conv.observer.freeze()
+            conv.snapshots.clear()
+            return
+        target = rows[k]
+        start = 0
+        observer = None
+        for snap_row, frozen in reversed(conv.snapshots):
+            if snap_row <= target:
+                start = bisect_left(rows, snap_row)
+                observer = Observer.thaw(frozen)
+                break
+        if observer is None:
+            observer = conv.base_observer()
+        self._replay_rows(conv, observer, start, k, write=False, snapshot=False)
+        conv.base = observer.freeze()
+        conv.snapshots = [(r, f) for r, f in conv.snapshots if r >= target]
 
     # -- the loop ----------------------------------------------------------------------
 
-    def _conversation_for(self, hit, key, seq, flags, ts) -> tuple[Conversation, int, int]:
+    def _conversation_for(self, hit, key, seq, flags, ts, frame=0) -> tuple[Conversation, int, int]:
         """The conversation of a segment that opens one or carries SYN (the slow path):
         a new conversation, or Wireshark's port-reuse and SYN/ACK checks. Returns the
         conversation, the sender's role and the analysis bits already known."""
         bits = 0
         if hit is None:
-            conv, role = self._new_conversation(key, flags, ts)
+            conv, role = self._new_conversation(key, flags, ts, frame)
         else:
             conv, role = hit
         syn_ack = flags & _SYN_ACK
@@ -303,7 +411,7 @@ class Tracker:
                     # A new connection on the same 4-tuple (Wireshark: new conversation,
                     # TCP_A_REUSED_PORTS).
                     old = conv
-                    conv, role = self._new_conversation(key, flags, ts)
+                    conv, role = self._new_conversation(key, flags, ts, frame)
                     old.reused_by = conv.id
                     conv.reuses = old.id
                     bits = an.REUSED_PORTS
@@ -339,7 +447,14 @@ class Tracker:
             return 0
         if self.first_ts is None:
             self.first_ts = items[0][0]
-        return self._feed_summary(items)
+        compactor = self.compactor
+        if compactor is not None:
+            compactor.check()
+        added = self._feed_summary(items)
+        self.tracked += added
+        if compactor is not None:
+            compactor.touched(len(self.store.seq) - added)
+        return added
 
     def feed_keyed(self, items: Iterable[tuple]) -> int:
         """Track segments given as keyed tuples (core/tcpscan.KEYED_FIELDS, what
@@ -353,6 +468,17 @@ class Tracker:
             return self.feed_lean([(it[1], it[2], it[3], it[4], it[5], it[6], it[8]) for it in items])
         if self.first_ts is None:
             self.first_ts = items[0][1]
+        compactor = self.compactor
+        if compactor is not None:
+            compactor.check()
+        added = self._feed_full(items)
+        self.tracked += added
+        if compactor is not None:
+            compactor.touched(len(self.store.seq) - added)
+        return added
+
+    def _feed_full(self, items: list[tuple]) -> int:
+        """The loop of `feed_keyed`."""
         store = self.store
         row = start_row = len(store.frame)
         # The columns that keep a segment's own fields, filled in C loops first (the loop
@@ -393,7 +519,7 @@ class Tracker:
         for frame, ts, wirelen, key, seq, ack, flags, win, length, options, urg in items:
             hit = lookup_get(key)
             if hit is None or flags & 2:
-                conv, role, bits = conversation_for(hit, key, seq, flags, ts)
+                conv, role, bits = conversation_for(hit, key, seq, flags, ts, frame)
             else:
                 conv, role = hit
                 bits = 0
@@ -578,7 +704,7 @@ class Tracker:
                 if dup_num:
                     dupack_map[row] = (dup_num, dup_frame)
                 rows = conv.rows
-                if not rows:
+                if not rows and not conv.dropped:
                     conv.first_states = (states >> 4, states & 0xF)
                 rows.append(row)
                 if flags & 7 or evidence is not None:
@@ -664,7 +790,7 @@ class Tracker:
                 evidence = step.evidence
             s_meta(role)
             rows = conv.rows
-            if not rows:
+            if not rows and not conv.dropped:
                 conv.first_states = (states >> 4, states & 0xF)
             rows.append(row)
             if evidence is not None or flags & 7:
@@ -734,6 +860,8 @@ class Tracker:
             # (RFC 9293 3.10.7.1: <SEQ=SEG.ACK><CTL=RST>). If we thought it still had one,
             # it had dropped it silently (an orphaned FIN_WAIT_2 timing out on Linux ...)
             # before that segment arrived.
+            if not flags & ACK and len(rows) < 2 and conv.dropped:
+                self.hindsight_lost += 1  # the segment it answers was dropped
             if not flags & ACK and len(rows) >= 2:
                 prev = rows[-2]
                 sender_before = (before >> 4) if role == CLIENT else (before & 0xF)
@@ -784,6 +912,9 @@ class Tracker:
             self._previous_copy(conv, row, role, seq, FIN)
             peer_fin_seq = conv.observer.sides[1 - role].fin_seq
             peer_fin = conv.ctl_rows.get((1 - role, FIN, peer_fin_seq)) if peer_fin_seq is not None else None
+            if peer_fin == -1:
+                self.hindsight_lost += 1
+                peer_fin = None
             if peer_fin is not None and peer_fin not in conv.overrides:
                 overrides[peer_fin] = row
         elif evidence == "syn crossed":
@@ -791,6 +922,9 @@ class Tracker:
             self._previous_copy(conv, row, role, seq, SYN)
             peer_iss = conv.observer.sides[1 - role].iss
             peer_syn = conv.ctl_rows.get((1 - role, SYN, peer_iss)) if peer_iss is not None else None
+            if peer_syn == -1:
+                self.hindsight_lost += 1
+                peer_syn = None
             if peer_syn is not None and peer_syn not in conv.overrides:
                 overrides[peer_syn] = row
         elif flags & FIN and evidence is None:
@@ -818,6 +952,9 @@ class Tracker:
         ctl = conv.ctl_rows
         prev = ctl.get(key)
         ctl[key] = row
+        if prev == -1:  # that copy was dropped to bound memory
+            self.hindsight_lost += 1
+            return None
         return prev if prev != row else None
 
     def revise(self, conv: Conversation, overrides: dict[int, int], server_initial: int | None = None) -> None:
@@ -839,10 +976,12 @@ class Tracker:
         if server_initial is not None and server_initial != conv.server_initial:
             conv.server_initial = server_initial
             earliest = -1  # from the very start
+            if conv.dropped:
+                self.hindsight_lost += 1  # the start was dropped: from what is kept
         else:
             earliest = min(overrides)
         # Start from the last snapshot taken before the earliest row concerned, else from
-        # the start of the conversation.
+        # the start of the conversation (or of what is kept of it).
         first = 0
         observer = None
         snapshots = conv.snapshots
@@ -854,16 +993,32 @@ class Tracker:
             observer = Observer.thaw(frozen)
             snapshots.pop()  # taken again below, before that row
         if observer is None:
-            observer = conv.initial_observer()
-        for i in range(first, len(rows)):
+            observer = conv.base_observer()
+        self._replay_rows(conv, observer, first, len(rows), write=not summary, snapshot=True)
+        conv.set_observer(observer)
+
+    def _replay_rows(
+        self, conv: Conversation, observer: Observer, first: int, stop: int, write: bool, snapshot: bool
+    ) -> None:
+        """Apply the conversation's rows at positions [first, stop) to `observer`, with its
+        overrides (lost and late segments); with `snapshot`, take snapshots before control
+        rows; with `write`, rewrite their states and explain codes in the store (and note
+        them in `revised`)."""
+        store = self.store
+        rows = conv.rows
+        late = conv.late
+        overrides = conv.overrides
+        snapshots = conv.snapshots
+        summary = self.summary_only
+        for i in range(first, stop):
             r = rows[i]
             flags = store.flags[r]
             role = 1 if store.meta[r] & META_FROM_SERVER else 0
-            if flags & 7:
+            if flags & 7 and snapshot:
                 snapshots.append((r, observer.freeze()))
                 if len(snapshots) > SNAPSHOTS:
                     del snapshots[0]
-            how = conv.overrides.get(r)
+            how = overrides.get(r)
             step = observer.step(
                 role, flags, store.seq[r], store.ack[r], store.length[r], 0 if summary else store.win_scaled(r), store.ts[r],
                 delivered=how is None,
@@ -880,17 +1035,21 @@ class Tracker:
             explain = (SEND_INDEX[step.send.key] << 8) | recv_index
             for lr in late.get(r, ()):
                 # A segment that crossed this one on the wire reaches its sender now.
-                lrole = 1 if store.meta[lr] & META_FROM_SERVER else 0
-                observer.deliver(lrole, store.flags[lr], store.seq[lr], store.ack[lr], store.length[lr], store.ts[r])
+                if lr.__class__ is tuple:  # its row was dropped: its fields were kept
+                    lrole, lflags, lseq, lack, llen = lr
+                else:
+                    lrole = 1 if store.meta[lr] & META_FROM_SERVER else 0
+                    lflags, lseq, lack, llen = store.flags[lr], store.seq[lr], store.ack[lr], store.length[lr]
+                observer.deliver(lrole, lflags, lseq, lack, llen, store.ts[r])
                 explain |= EXPLAIN_CROSSED
-            sides = observer.sides
-            if not summary:
+            if write:
+                sides = observer.sides
                 store.states[r] = (sides[0].state << 4) | sides[1].state
                 store.explain[r] = explain
                 self.revised.add(r)
-            if i == 0:
+            if i == 0 and conv.dropped == 0:
+                sides = observer.sides
                 conv.first_states = (sides[0].state, sides[1].state)
-        conv.set_observer(observer)
 
     def take_revised(self) -> set[int]:
         """Rows rewritten by revisions since the last call (a live view repaints them)."""

@@ -31,6 +31,7 @@ from typing import IO, Iterable
 
 from tcp_lab.core.addr import addr_text
 from tcp_lab.core.inference import STATES
+from tcp_lab.core.limits import Limits, resolve_limits
 from tcp_lab.core.replay import ConversationSummary, Replay
 
 from .cli import resolve_format
@@ -73,8 +74,30 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--conn {args.conn}: conversations are numbered from 0")
     out = sys.stdout
     if path == "-":
-        return _run_stream(args, fmt, sys.stdin.buffer, out)
+        return _run_stream(args, fmt, sys.stdin.buffer, out, _limits(args, live=True))
+    limits = _limits(args, live=False)
+    if limits.active:
+        # Bounded memory: the file is replayed as a stream (rows are printed before the
+        # limits can drop them; hindsight cannot rewrite rows already printed).
+        _check_path(path)
+        try:
+            with open(path, "rb") as f:
+                return _run_stream(args, fmt, f, out, limits, name=path)
+        except IsADirectoryError:
+            raise CliError(f"{path} is a directory, not a capture file") from None
+        except PermissionError:
+            raise CliError(f"{path}: permission denied (cannot read it)") from None
     return _run_file(args, fmt, path, out)
+
+
+def _limits(args: argparse.Namespace, live: bool) -> Limits:
+    """The memory limits (core/limits.py) for this run."""
+    return resolve_limits(
+        live,
+        getattr(args, "max_segments", None),
+        getattr(args, "max_segments_per_conn", None),
+        getattr(args, "max_conns", None),
+    )
 
 
 # -- input -----------------------------------------------------------------------------
@@ -248,7 +271,11 @@ def _run_file(args: argparse.Namespace, fmt: str, path: str, out: IO[str]) -> in
 
 
 def _notes(name: str, replay: Replay, cut_short: bool) -> None:
-    """After the output: the packets left out, then where the capture stopped short."""
+    """After the output: what the memory limits took away, the packets left out, then
+    where the capture stopped short."""
+    memory = replay.memory_note()
+    if memory:
+        print(f"tcp-lab: {name}: {memory} (see --max-segments, --max-conns).", file=sys.stderr)
     left_out = _left_out_note(name, replay)
     if left_out:
         print(left_out, file=sys.stderr)
@@ -256,44 +283,55 @@ def _notes(name: str, replay: Replay, cut_short: bool) -> None:
         print(_cut_short_note(name, replay), file=sys.stderr)
 
 
-def _run_stream(args: argparse.Namespace, fmt: str, stream: IO[bytes], out: IO[str]) -> int:
-    replay = Replay("stdin")
+def _run_stream(
+    args: argparse.Namespace, fmt: str, stream: IO[bytes], out: IO[str], limits: Limits, name: str = "the input"
+) -> int:
+    replay = Replay("stdin" if name == "the input" else os.path.basename(name), limits=limits)
     writer = replay.json_writer(args.lang) if fmt == "json" else None
     head = b""
-    written = 0
     read = getattr(stream, "read1", stream.read)
     while True:
-        chunk = read(CHUNK)
+        try:
+            chunk = read(CHUNK)
+        except OSError as exc:
+            raise CliError(f"{name}: cannot read it ({exc.strerror or exc})") from None
         if not chunk:
             break
         if not head:
             head = bytes(chunk[:512])
-        replay.feed(chunk)
-        if not args.conversations:
-            # What arrived before any damage is printed, as it arrives.
+        added = replay.feed(chunk)
+        _say_notices(name, replay)
+        if added and not args.conversations:
+            # What arrived before any damage is printed, as it arrives. Every earlier row
+            # was printed already (the limits may have dropped some of them since).
             end = len(replay)
-            if end > written:
-                if writer is not None:
-                    _write_chunks(out, writer.chunks(written, end, args.conn))
-                else:
-                    _write_chunks(out, replay.text_chunks(written, end, args.conn))
-                written = end
-                out.flush()
+            written = end - added
+            if writer is not None:
+                _write_chunks(out, writer.chunks(written, end, args.conn))
+            else:
+                _write_chunks(out, replay.text_chunks(written, end, args.conn))
+            out.flush()
         if replay.scanner.dead:
             break
     damaged = replay.scanner.dead
     replay.finish()
     if damaged or (replay.problems and not replay.scanner.segments):
-        raise _input_error("the input", replay, head)
+        raise _input_error(name, replay, head)
     if not replay.scanner.segments:
-        raise _nothing_to_show("the input", replay)
+        raise _nothing_to_show(name, replay)
     if args.conversations:
         _write(out, conversation_lines(replay, fmt, args.conn))
     out.flush()
     if args.conn is not None:
         _check_conn(args, replay)
-    _notes("the input", replay, bool(replay.problems))
+    _notes(name, replay, bool(replay.problems))
     return 0
+
+
+def _say_notices(name: str, replay: Replay) -> None:
+    """What the memory limits just did, one line each on stderr."""
+    for notice in replay.take_notices():
+        print(f"tcp-lab: {name}: {notice.text()}.", file=sys.stderr)
 
 
 # -- the conversation table ---------------------------------------------------------------
