@@ -3,6 +3,7 @@ segments as they cross the interface.
 
     tcp-lab sniff [-i IFACE] [-f BPF | --port N] [--write FILE.pcap]
                   [--format tui|text|json] [--count N] [--timeout S] [--lang en|zh]
+                  [--max-segments N] [--max-segments-per-conn N] [--max-conns N]
     tcp-lab sniff --demo [...]
 
 - The interface defaults to ``lo``; the filter to ``tcp`` (``--port N`` adds ``tcp port N``).
@@ -14,6 +15,9 @@ segments as they cross the interface.
   At the end one line on stderr counts packets captured, dropped by the kernel, skipped by
   the decoder, and the segments and conversations tracked.
 - ``--write FILE`` saves every captured packet to a classic pcap as it goes.
+- Memory stays bounded however long it runs (core/limits.py, ``--max-segments`` ...): the
+  oldest segments and conversations are dropped from memory (never from the output or the
+  --write file), each time with one line on stderr.
 - ``--demo`` makes its own real connection on loopback and sniffs it (tui/live_demo.py);
   each act is announced on stderr (``tcp-lab demo: Act n/8: ...``), so stdout keeps exactly
   the replay's frame schema; the run ends after the last act.
@@ -137,6 +141,14 @@ def open_session(args: argparse.Namespace, iface: str, bpf: str, arphrd: int):
     from .live_capture import LiveCapture
     from .live_session import LiveSession, open_output
 
+    from tcp_lab.core.limits import resolve_limits
+
+    limits = resolve_limits(
+        True,
+        getattr(args, "max_segments", None),
+        getattr(args, "max_segments_per_conn", None),
+        getattr(args, "max_conns", None),
+    )
     capture = LiveCapture(iface, bpf, arphrd=arphrd)
     write_fd = open_output(args.write) if args.write else None
     try:
@@ -147,7 +159,7 @@ def open_session(args: argparse.Namespace, iface: str, bpf: str, arphrd: int):
 
             os.close(write_fd)
         raise
-    return LiveSession(capture, write_fd=write_fd)
+    return LiveSession(capture, write_fd=write_fd, limits=limits)
 
 
 def _run_headless(args, fmt: str, iface: str, bpf: str, arphrd: int, demo) -> int:
@@ -163,13 +175,18 @@ def _run_headless(args, fmt: str, iface: str, bpf: str, arphrd: int, demo) -> in
     written = 0
 
     def flush_rows() -> None:
+        # `written` and `end` count segments since the start; the memory limits
+        # (core/limits.py) drop rows only between batches, after they were printed.
         nonlocal written
+        for notice in replay.take_notices():
+            print(f"tcp-lab: {notice.text(lang)}.", file=err, flush=True)
         end = session.segments()
         if end > written:
+            shift = replay.rows_dropped
             if writer is not None:
-                _write_chunks(out, writer.chunks(written, end, None))
+                _write_chunks(out, writer.chunks(written - shift, end - shift, None))
             else:
-                _write_chunks(out, replay.text_chunks(written, end))
+                _write_chunks(out, replay.text_chunks(written - shift, end - shift))
             written = end
 
     def announce(act) -> None:
@@ -219,6 +236,9 @@ def _run_headless(args, fmt: str, iface: str, bpf: str, arphrd: int, demo) -> in
             session.pump()
             flush_rows()
             print(stats_line(session.stats(), iface), file=err, flush=True)
+            memory = replay.memory_note(lang)
+            if memory:
+                print(f"tcp-lab: {memory} (see --max-segments, --max-conns).", file=err, flush=True)
         finally:
             session.close()
     return 0

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from tcp_lab.core.frame import Explanation
+from tcp_lab.core.limits import LIVE_LIMITS, Limits
 from tcp_lab.core.pcapwrite import pcap_header
 from tcp_lab.core.replay import Replay
 
@@ -82,9 +83,12 @@ class SessionStats:
 class LiveSession:
     """The replay a live capture grows."""
 
-    def __init__(self, capture: LiveCapture, title: str | None = None, write_fd: int | None = None) -> None:
+    def __init__(
+        self, capture: LiveCapture, title: str | None = None, write_fd: int | None = None, limits: Limits | None = None
+    ) -> None:
         self.capture = capture
-        self.replay = Replay(title or f"live on {capture.iface}")
+        # A live capture keeps bounded memory (core/limits.py): by default LIVE_LIMITS.
+        self.replay = Replay(title or f"live on {capture.iface}", limits=LIVE_LIMITS if limits is None else limits)
         self.write_fd = write_fd
         self.acts: list[Act] = []
         self.frames_fed = 0  # pcap records fed to the replay
@@ -109,9 +113,10 @@ class LiveSession:
         chunk = b"".join(records)
         added = replay.feed(chunk)
         kept = len(records)
-        if self.limit is not None and len(replay) > self.limit:
+        if self.limit is not None and replay.segments_tracked > self.limit:
             # --count: the frames after the limit's segment are neither shown nor written.
-            last_frame = replay.store.frame[self.limit - 1]
+            # (Rows the memory limits dropped all came before this batch.)
+            last_frame = replay.store.frame[self.limit - 1 - replay.rows_dropped]
             kept = last_frame - self.frames_fed
             chunk = b"".join(records[:kept])
         self.frames_fed += kept
@@ -120,11 +125,13 @@ class LiveSession:
 
     @property
     def full(self) -> bool:
-        return self.limit is not None and len(self.replay) >= self.limit
+        return self.limit is not None and self.replay.segments_tracked >= self.limit
 
     def segments(self) -> int:
-        """Segments to show: all tracked, or up to the --count limit."""
-        n = len(self.replay)
+        """Segments to show, counted since the start: all tracked, or up to the --count
+        limit. (The store's row for segment number i is i - replay.rows_dropped, once
+        the memory limits dropped some.)"""
+        n = self.replay.segments_tracked
         return n if self.limit is None else min(n, self.limit)
 
     def add_act(self, act: Act) -> None:
