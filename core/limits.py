@@ -102,8 +102,8 @@ _TEXTS = {
         "zh": "会话 {conn} 只保留最近的 {kept:,} 个报文段，更早的 {dropped:,} 个已丢弃",
     },
     "trim_many": {
-        "en": "dropped the oldest segments of {count:,} conversations ({dropped:,} in all) to keep at most {limit:,} each",
-        "zh": "{count:,} 个会话丢弃了最早的报文段（共 {dropped:,} 个），每个会话最多保留 {limit:,} 个",
+        "en": "dropped the {dropped:,} oldest segments of conversations longer than {limit:,} segments",
+        "zh": "超过 {limit:,} 个报文段的会话丢弃了最早的 {dropped:,} 个报文段",
     },
     "fifo": {
         "en": "kept the last {kept:,} segments of the capture in memory; {dropped:,} older ones dropped",

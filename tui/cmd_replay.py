@@ -36,6 +36,7 @@ from tcp_lab.core.replay import ConversationSummary, Replay
 
 from .cli import resolve_format
 from .errors import CliError
+from .limit_notices import NoticePrinter
 
 CHUNK = 1 << 20
 #: Lines written to stdout at once.
@@ -288,6 +289,7 @@ def _run_stream(
 ) -> int:
     replay = Replay("stdin" if name == "the input" else os.path.basename(name), limits=limits)
     writer = replay.json_writer(args.lang) if fmt == "json" else None
+    say_notices = NoticePrinter(prefix=f"tcp-lab: {name}: ", lang=args.lang)
     head = b""
     read = getattr(stream, "read1", stream.read)
     while True:
@@ -300,7 +302,7 @@ def _run_stream(
         if not head:
             head = bytes(chunk[:512])
         added = replay.feed(chunk)
-        _say_notices(name, replay)
+        say_notices(replay)
         if added and not args.conversations:
             # What arrived before any damage is printed, as it arrives. Every earlier row
             # was printed already (the limits may have dropped some of them since).
@@ -324,14 +326,9 @@ def _run_stream(
     out.flush()
     if args.conn is not None:
         _check_conn(args, replay)
+    say_notices.flush()
     _notes(name, replay, bool(replay.problems))
     return 0
-
-
-def _say_notices(name: str, replay: Replay) -> None:
-    """What the memory limits just did, one line each on stderr."""
-    for notice in replay.take_notices():
-        print(f"tcp-lab: {name}: {notice.text()}.", file=sys.stderr)
 
 
 # -- the conversation table ---------------------------------------------------------------
