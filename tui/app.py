@@ -21,11 +21,14 @@ from textual.timer import Timer as TextualTimer
 from textual.widgets import Footer, Header
 
 from .controller import LabController, NoTimer, Stepper
+from .interrupts import CTRL_C, CtrlCQuits, run_app
 from .keys import bindings
 from .ladder import Ladder
+from .privilege import NoStrayFiles
 from .segment_log import SegmentLog
 from .teach import TeachingMixin
 from .timeline_view import TimelineView
+from .too_small import MinimumSize
 from .ui_text import ui
 
 # The modal screens (help, scenario chooser, app-call menu) and the command palette's
@@ -308,13 +311,15 @@ def lab_screen_of(app: App) -> LabScreen | None:
     return None
 
 
-class LabApp(App[int]):
-    """tcp-lab's lab: one LabScreen over a controller."""
+class LabApp(CtrlCQuits, MinimumSize, NoStrayFiles, App[int]):
+    """tcp-lab's lab: one LabScreen over a controller. ctrl+c quits like q (or copies the
+    selected text) and a terminal too small gets one sentence (tui/interrupts.py,
+    tui/too_small.py)."""
 
     CSS_PATH = "lab.tcss"
     TITLE = "tcp-lab"
     COMMANDS = App.COMMANDS | {lambda: _lab_commands_provider()}
-    BINDINGS = [Binding("ctrl+q", "quit_lab", "Quit", show=False, priority=True)]
+    BINDINGS = [Binding("ctrl+q", "quit_lab", "Quit", show=False, priority=True), CTRL_C]
     ENABLE_COMMAND_PALETTE = True
 
     def __init__(
@@ -381,9 +386,10 @@ def run_lab(simulation: Any, lang: str = "en") -> int:
     """Run the lab screen on the terminal until the user quits; returns the exit code.
 
     Textual puts the terminal back (main screen, cursor, modes) when the app ends, also
-    when it ends on an error."""
+    when it ends on an error or on SIGINT/SIGTERM/SIGHUP from outside (exit code 128 + the
+    signal's number: tui/interrupts.py)."""
     app = lab_app(simulation, lang=lang)
-    result = app.run()
+    result = run_app(app)
     if app.return_code not in (None, 0):
         return int(app.return_code)
     return int(result or 0)

@@ -102,9 +102,11 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(text_report(comparison, lang, args.file, conn))
         return 0
     from .compare_app import CompareApp
+    from .interrupts import run_app
 
-    CompareApp(comparison, lang=lang, source=f"{args.file} #{conn}").run()
-    return 0
+    app = CompareApp(comparison, lang=lang, source=f"{args.file} #{conn}")
+    run_app(app)  # SIGINT/SIGTERM/SIGHUP: the terminal restored, exit 128 + signal
+    return int(app.return_code or 0)
 
 
 def text_report(c: Any, lang: str, path: str, conn: int, width: int = 60) -> str:

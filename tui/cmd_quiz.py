@@ -41,9 +41,11 @@ def run(args: argparse.Namespace) -> int:
     if fmt == "tui":
         from .quiz_screen import QuizApp
 
+        from .interrupts import run_app
+
         app = QuizApp(sim.timeline, title=title, lang=lang)
-        app.run()
-        return 0
+        run_app(app)  # SIGINT/SIGTERM/SIGHUP: the terminal restored, exit 128 + signal
+        return int(app.return_code or 0)
     return text_quiz(sim.timeline, title, lang, sys.stdin, sys.stdout)
 
 

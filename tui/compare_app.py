@@ -20,10 +20,14 @@ from tcp_lab.core.explain import render
 from tcp_lab.core.frame import Explanation
 
 from .cmd_compare import note_text, step_text
+from .interrupts import CTRL_C, CtrlCQuits
+from .privilege import NoStrayFiles
+from .too_small import MinimumSize
 
 
-class CompareApp(App[int]):
-    """`tcp-lab compare` on a terminal."""
+class CompareApp(CtrlCQuits, MinimumSize, NoStrayFiles, App[int]):
+    """`tcp-lab compare` on a terminal. ctrl+c quits; a terminal too small gets one
+    sentence (tui/interrupts.py, tui/too_small.py)."""
 
     TITLE = "tcp-lab compare"
     CSS = """
@@ -36,6 +40,7 @@ class CompareApp(App[int]):
         Binding("p", "mark(-1)", "Previous mark"),
         Binding("l", "toggle_lang", "中文/EN"),
         Binding("q,escape", "quit", "Quit"),
+        CTRL_C,
     ]
 
     def __init__(self, comparison: Any, *, lang: str = "en", source: str = "") -> None:

@@ -16,6 +16,7 @@ import tempfile
 from typing import Any
 
 from .errors import CliError
+from .privilege import give_to_sudo_user
 
 
 def write_atomic(path: str, data: bytes | str) -> str:
@@ -26,6 +27,7 @@ def write_atomic(path: str, data: bytes | str) -> str:
     target = os.path.abspath(path)
     folder = os.path.dirname(target) or "."
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=folder)
+    give_to_sudo_user(fd)  # under sudo (a live sniff's export menu): the user's file, not root's
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

@@ -28,7 +28,10 @@ from tcp_lab.core.frame import Explanation, Frame
 from tcp_lab.core.quiz import Answer, Quiz, question_text
 from tcp_lab.core.states import State
 
+from .interrupts import CTRL_C, CtrlCQuits
+from .privilege import NoStrayFiles
 from .timeline_view import event_heading
+from .too_small import MinimumSize
 
 
 def t(key: str, lang: str, **params: Any) -> str:
@@ -229,10 +232,12 @@ class QuizScreen(Screen):
         return self.quiz.index
 
 
-class QuizApp(App[int]):
-    """`tcp-lab quiz`: the quiz over a finished simulation's timeline."""
+class QuizApp(CtrlCQuits, MinimumSize, NoStrayFiles, App[int]):
+    """`tcp-lab quiz`: the quiz over a finished simulation's timeline. ctrl+c quits; a
+    terminal too small gets one sentence (tui/interrupts.py, tui/too_small.py)."""
 
     TITLE = "tcp-lab quiz"
+    BINDINGS = [CTRL_C]
 
     def __init__(self, timeline: Any, *, title: str, lang: str = "en") -> None:
         super().__init__()

@@ -60,11 +60,14 @@ from .controller import Stepper
 from .endpoint_pane import EndpointPane
 from .errors import CliError
 from .explain_pane import ExplainPane
+from .interrupts import CTRL_C, CtrlCQuits, run_app
 from .keys import CAPTURE_KEYS, LOG_KEYS, bindings
 from .ladder import Ladder
+from .privilege import NoStrayFiles
 from .segment_log import SegmentLog
 from .teach import TeachingMixin
 from .timeline_view import TimelineView
+from .too_small import MinimumSize
 from .ui_text import ui
 
 #: Repaints a second at most while a capture grows.
@@ -798,13 +801,15 @@ def capture_screen_of(app: App) -> CaptureScreen | None:
     return None
 
 
-class CaptureApp(App[int]):
-    """An app with one CaptureScreen (made by `make_screen`)."""
+class CaptureApp(CtrlCQuits, MinimumSize, NoStrayFiles, App[int]):
+    """An app with one CaptureScreen (made by `make_screen`). ctrl+c quits like q (or
+    copies the selected text) and a terminal too small gets one sentence
+    (tui/interrupts.py, tui/too_small.py)."""
 
     CSS_PATH = ["lab.tcss", "replay.tcss"]
     TITLE = "tcp-lab"
     COMMANDS = App.COMMANDS | {CaptureCommands}
-    BINDINGS = [Binding("ctrl+q", "quit_capture", "Quit", show=False, priority=True)]
+    BINDINGS = [Binding("ctrl+q", "quit_capture", "Quit", show=False, priority=True), CTRL_C]
 
     def __init__(self, make_screen: Callable[[], CaptureScreen], *, cursor_blink: bool = True) -> None:
         super().__init__()
@@ -978,7 +983,7 @@ def run_replay(args: argparse.Namespace) -> int:
         app = replay_app(replay, fd, name=os.path.basename(path), error_name=path, size=size, preread=done,
                          conn=conn, lang=lang)
     try:
-        result = app.run()
+        result = run_app(app)  # SIGINT/SIGTERM/SIGHUP: the screen ends, exit 128 + signal
     finally:
         screen = app.main_screen
         reader = getattr(screen, "reader", None)
