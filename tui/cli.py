@@ -155,6 +155,7 @@ def resolve_format(fmt: str | None) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    _no_bytecode_under_sudo()
     try:
         parser = build_parser()
         if not args_list or (args_list[0] not in COMMANDS and args_list[0] not in ("-h", "--help", "--version")):
@@ -185,6 +186,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except Exception as exc:  # noqa: BLE001 - the last guard: one sentence, never a traceback
         return _internal_error(exc)
+
+
+def _no_bytecode_under_sudo() -> None:
+    """`sudo tcp-lab sniff` from a user's checkout or venv: Python would write the bytecode
+    caches (__pycache__/*.pyc) of the modules it imports there, owned by root. Not for this
+    run (set before any other tcp-lab module is imported; tui/privilege.py has the rest)."""
+    uid = os.environ.get("SUDO_UID", "")
+    if os.geteuid() == 0 and uid.isdigit() and uid != "0":
+        sys.dont_write_bytecode = True
 
 
 #: OS errors that only writing gives: the disk or the quota is full, the file too big.
