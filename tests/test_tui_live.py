@@ -6,7 +6,7 @@ TCP_LAB_DEMO_PAUSE). The panes must follow the connection as it happens, the sta
 show must be those the replay infers for the same segments, in the demo's order, ending
 where the kernel says (`ss`); each act is announced in the explanation pane. Then a
 capture that fails after it started (its interface deleted): a sentence on the screen,
-what was captured kept.
+what was captured kept (tests/e2e/test_live_faults.py has the other faults).
 """
 
 from __future__ import annotations
@@ -185,8 +185,8 @@ async def _interface_gone(ns, listener) -> None:
             await _until(pilot, lambda: screen.failed is not None, timeout=5)
             await pilot.pause()
             text = screen_text(app)
-            assert "The capture on v0 stopped: Network is down" in text
-            assert any("The capture on v0 stopped" in t for t in toasts(app))
+            assert "The capture stopped: v0 was deleted" in text
+            assert any("v0 was deleted. What it captured stays here" in t for t in toasts(app))
             s = lab_state(app)
             assert (s["client"], s["server"]) == ("ESTABLISHED", "ESTABLISHED") and len(s["log"]) == 3
             await pilot.press("p", "p")  # what was captured can still be stepped through

@@ -11,9 +11,15 @@ segments as they cross the interface.
   flushed per batch: the replay's writers (core/replay.py), so the lines are exactly what
   ``tcp-lab replay`` prints for the same packets (``--write`` them and replay the file).
 - ``--count N`` stops after N TCP segments, ``--timeout S`` after S seconds; ctrl+c (or
-  SIGTERM) stops cleanly too, with exit code 0: ending a sniff is what ctrl+c is for.
-  At the end one line on stderr counts packets captured, dropped by the kernel, skipped by
-  the decoder, and the segments and conversations tracked.
+  SIGTERM, or SIGHUP) stops cleanly too, with exit code 0: ending a sniff is what ctrl+c
+  is for. At the end one line on stderr counts packets captured, dropped by the kernel,
+  skipped by the decoder, and the segments and conversations tracked. On the screen, ctrl+c
+  is a key that quits like q, and those signals end the screen with 0 too.
+- Faults while capturing (tui/live_capture.py): the interface taken down is a line on
+  stderr ("went down; waiting"), and the sniff goes on when it is up again ("is up
+  again"); deleted, or the capture socket failing, ends the sniff after the last packet
+  read: its rows, the stats line, then one sentence, exit code 3 (a device that went
+  away, DESIGN.md). The --write file is a valid pcap up to that last packet.
 - ``--write FILE`` saves every captured packet to a classic pcap as it goes.
 - Memory stays bounded however long it runs (core/limits.py, ``--max-segments`` ...): the
   oldest segments and conversations are dropped from memory (never from the output or the
@@ -116,7 +122,7 @@ class _StopSignals:
     write (a line printed twice or half) and the last batch and the stats still come out.
     Only on the main thread (signal handlers live there); restored on exit."""
 
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
     def __init__(self) -> None:
         self.caught: int | None = None
@@ -128,6 +134,8 @@ class _StopSignals:
     def __enter__(self) -> Self:
         if threading.current_thread() is threading.main_thread():
             for sig in self.SIGNALS:
+                if signal.getsignal(sig) is signal.SIG_IGN:  # nohup: stays ignored
+                    continue
                 self.previous[sig] = signal.signal(sig, self._handle)
         return self
 
@@ -163,7 +171,8 @@ def open_session(args: argparse.Namespace, iface: str, bpf: str, arphrd: int):
 
 
 def _run_headless(args, fmt: str, iface: str, bpf: str, arphrd: int, demo) -> int:
-    from .live_session import stats_line
+    from .errors import EXIT_PERMISSION
+    from .live_session import fault_line, notice_line, stats_line
 
     out = sys.stdout
     err = sys.stderr
@@ -175,24 +184,20 @@ def _run_headless(args, fmt: str, iface: str, bpf: str, arphrd: int, demo) -> in
     written = 0
 
     def flush_rows() -> None:
-        # `written` and `end` count segments since the start; the memory limits
-        # (core/limits.py) drop rows only between batches, after they were printed.
         nonlocal written
-        for notice in replay.take_notices():
-            print(f"tcp-lab: {notice.text(lang)}.", file=err, flush=True)
         end = session.segments()
         if end > written:
-            shift = replay.rows_dropped
             if writer is not None:
-                _write_chunks(out, writer.chunks(written - shift, end - shift, None))
+                _write_chunks(out, writer.chunks(written, end, None))
             else:
-                _write_chunks(out, replay.text_chunks(written - shift, end - shift))
+                _write_chunks(out, replay.text_chunks(written, end))
             written = end
 
     def announce(act) -> None:
         print(f"tcp-lab demo: {render(act.explain, lang)}", file=err, flush=True)
 
     capture = session.capture
+    fault: BaseException | None = None
     with _StopSignals() as stop:
         try:
             try:
@@ -211,11 +216,14 @@ def _run_headless(args, fmt: str, iface: str, bpf: str, arphrd: int, demo) -> in
                     if deadline is not None:
                         wait = max(0.0, min(wait, deadline - time.monotonic()))
                     capture.wait(wait)
+                    # Read the error before pumping: every packet read before it is
+                    # queued by then, so the rows and the file end at the last packet.
+                    fault = capture.error
                     session.pump()
                     flush_rows()
-                    if capture.error is not None:
-                        raise CliError(f"the capture on {iface} failed: {capture.error}")
-                    if session.full:
+                    for notice in capture.take_notices():
+                        print(notice_line(notice, iface), file=err, flush=True)
+                    if fault is not None or session.full:
                         break
                     now = time.monotonic()
                     if deadline is not None and now >= deadline:
@@ -235,10 +243,11 @@ def _run_headless(args, fmt: str, iface: str, bpf: str, arphrd: int, demo) -> in
                 capture.stop()
             session.pump()
             flush_rows()
-            print(stats_line(session.stats(), iface), file=err, flush=True)
-            memory = replay.memory_note(lang)
-            if memory:
-                print(f"tcp-lab: {memory} (see --max-segments, --max-conns).", file=err, flush=True)
+            stats = session.stats()
+            print(stats_line(stats, iface), file=err, flush=True)
+            if fault is not None:
+                print(fault_line(fault, iface, stats.received, args.write), file=err, flush=True)
+                return EXIT_PERMISSION
         finally:
             session.close()
     return 0

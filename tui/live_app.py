@@ -17,8 +17,14 @@ packets: a flood costs one repaint per tick, not one per segment.
   the explanation pane, above the explanation of the segment shown: while following, the
   act going on now; on an earlier segment, the act during which it was captured
   (`LiveSession.act_for_row`).
-- A capture that fails after it started (the interface went away) is a sentence in the
-  status line and a notification; what was captured stays on the screen.
+- The interface taken down (``ip link set X down``) is said in the status line, in
+  yellow, and in a notification; the capture waits for it and goes on when it is up again
+  (a notification says so). Deleted (``ip link del X``, or a veth whose peer's namespace
+  went away), or the capture socket failing: a red sentence in the status line and a
+  notification; what was captured stays on the screen, to step through as a replay; q
+  quits with 0 as always.
+- ctrl+c quits like q; SIGINT, SIGTERM or SIGHUP from outside end the screen cleanly with
+  exit code 0, as they end a headless sniff (tui/interrupts.py).
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ from textual.timer import Timer as TextualTimer
 
 from tcp_lab.core.explain import render
 
+from .interrupts import run_app
+from .live_capture import InterfaceGone, failure_reason
 from .replay_app import REPAINTS_PER_SECOND, CaptureApp, CaptureScreen, figures_text
 
 #: How often the status line's counters are read again (the kernel's drop count is a
@@ -43,6 +51,11 @@ TEXTS = {
     "starting": {"en": "Starting the capture on {iface}", "zh": "正在启动 {iface} 上的抓包"},
     "capturing": {"en": "Capturing on {iface}", "zh": "正在 {iface} 上抓包"},
     "stopped": {"en": "The capture on {iface} stopped: {why}", "zh": "{iface} 上的抓包已停止：{why}"},
+    "gone": {"en": "The capture stopped: {iface} was deleted", "zh": "抓包已停止：网卡 {iface} 已被删除"},
+    "kept": {"en": "{why}. What it captured stays here: step through it, or quit with q.",
+             "zh": "{why}。已抓到的内容仍保留在这里：可以逐步查看，按 q 退出。"},
+    "down": {"en": "{iface} is down: waiting for it to come back up", "zh": "{iface} 已停用（down）：等待它重新启用"},
+    "up": {"en": "{iface} is up again: capturing", "zh": "{iface} 已重新启用：继续抓包"},
     "received": {"en": "{n:,} packets received", "zh": "收到 {n:,} 个包"},
     "dropped": {"en": "{n:,} dropped by the kernel", "zh": "内核丢弃 {n:,} 个"},
     "skipped": {"en": "{n:,} skipped", "zh": "跳过 {n:,} 个"},
@@ -115,15 +128,22 @@ class LiveScreen(CaptureScreen):
 
     def _tick(self) -> None:
         session = self.session
+        capture = session.capture
+        error = capture.error  # read before pumping: what came before the error is pumped now
         added = session.pump()
         revised = self.replay.take_revised()
         if added or revised:
             self.grew(revised)
-        capture = session.capture
-        if capture.error is not None and self.failed is None:
-            why = getattr(capture.error, "strerror", None) or str(capture.error) or type(capture.error).__name__
-            self.failed = lt("stopped", self.lang, iface=self.iface, why=why)
-            self.notify(self.failed, severity="error", timeout=15)
+        for notice in capture.take_notices():
+            severity = "warning" if notice == "down" else "information"
+            self.notify(lt(notice, self.lang, iface=self.iface), severity=severity, timeout=8)
+            self.show_figures()
+        if error is not None and self.failed is None:
+            if isinstance(error, InterfaceGone):
+                self.failed = lt("gone", self.lang, iface=self.iface)
+            else:
+                self.failed = lt("stopped", self.lang, iface=self.iface, why=failure_reason(error))
+            self.notify(lt("kept", self.lang, why=self.failed), severity="error", timeout=15)
             self.show_figures()
         demo = self.demo
         if demo is not None and not self.demo_over and demo.done.is_set():
@@ -149,6 +169,8 @@ class LiveScreen(CaptureScreen):
         ]
         if self.failed is not None:
             return Text.assemble((self.failed, "bold red"), " · " + " · ".join(figures))
+        if self.session.capture.link_down:
+            return Text.assemble((lt("down", lang, iface=self.iface), "bold yellow"), " · " + " · ".join(figures))
         where = self.iface if self.demo is not None else f"{self.iface} ({self.bpf})"
         head = lt("capturing" if self.started else "starting", lang, iface=where)
         parts = [head, *figures]
@@ -202,7 +224,8 @@ def run_live(session: Any, demo: Any, args: Any) -> int:
     """`tcp-lab sniff` on a terminal (tui/cmd_sniff.py calls this with the session open;
     it stops the capture and the demo when this returns)."""
     app = live_app(session, demo, lang=getattr(args, "lang", "en") or "en")
-    result = app.run()
+    # SIGINT/SIGTERM/SIGHUP end a live screen as they end a headless sniff: exit code 0.
+    result = run_app(app, exit_code=lambda signum: 0)
     if app.return_code not in (None, 0):
         return int(app.return_code)
     return int(result or 0)

@@ -49,17 +49,33 @@ length (PACKET_AUXDATA's tp_len) and integer nanoseconds (no float rounding of t
 
 Counters (`stats()`): frames received (handed on), dropped by the kernel (its
 PACKET_STATISTICS: the receive buffer was full), loopback duplicates skipped.
+
+Faults while capturing (Linux af_packet.c, packet_notifier): when the interface is taken
+down (``ip link set X down``) the kernel unhooks the socket and reports ENETDOWN once;
+when it comes back up it hooks it again by itself, with the same filter, and packets flow
+again. Deleting the interface (``ip link del X``, or the namespace of a veth's peer going
+away, which deletes the pair) also reports ENETDOWN first, then the socket is bound to
+nothing for good. So an ENETDOWN is not the end here: the thread asks the socket's own
+network namespace (SIOCGIFNAME by the index it was bound to, SIOCGIFFLAGS) what became of
+the interface. Down: a `notices` entry ("down"), and the capture waits, looking again every
+`LINK_POLL` seconds, until it is up ("up") or gone. Gone: the capture ends with
+`InterfaceGone` in `error`. Any other read error ends it with that OSError in `error`.
+Everything read before an error is in the queue before `error` is set, so a consumer that
+reads `error` first and then `take()`s loses nothing.
 """
 
 from __future__ import annotations
 
 import collections
+import errno
+import fcntl
 import os
 import select
 import socket
 import struct
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Self
@@ -95,6 +111,18 @@ ARPHRD_TO_LINKTYPE = {
     65534: LINKTYPE_RAW,  # ARPHRD_NONE (tun, wireguard)
 }
 
+#: ioctls on any socket of the interface's namespace: name of an index, flags of a name.
+SIOCGIFNAME = 0x8910
+SIOCGIFFLAGS = 0x8913
+IFF_UP = 0x1
+_IFREQ_INDEX = struct.Struct("@16si20x")  # struct ifreq {char ifr_name[16]; int ifr_ifindex; ...} (40 bytes)
+_IFREQ_FLAGS = struct.Struct("@16sh22x")  # ... short ifr_flags
+#: While the interface is down: how often to look whether it is up again or gone (seconds).
+LINK_POLL = 0.2
+#: After an ENETDOWN: how long to wait for a deletion to finish before calling it "down"
+#: (``ip link del`` takes the device down, then unregisters it a few milliseconds later).
+GONE_GRACE = 0.25
+
 _TIMESPEC = struct.Struct("@qq")
 _AUXDATA = struct.Struct("@IIIHHHH")
 _STATS = struct.Struct("@II")
@@ -109,6 +137,23 @@ class Stats:
     dropped: int = 0  # dropped by the kernel: the receive buffer was full
     duplicates: int = 0  # loopback outgoing copies skipped (0 while `inbound` works)
     kernel_seen: int = 0  # frames the kernel let through the filter (PACKET_STATISTICS)
+
+
+class InterfaceGone(Exception):
+    """The interface the capture was bound to was deleted while it ran."""
+
+    def __init__(self, iface: str) -> None:
+        super().__init__(f"the interface {iface} was deleted")
+        self.iface = iface
+
+
+def failure_reason(exc: BaseException) -> str:
+    """What ended a capture, in words: "the interface v0 was deleted", "Bad file descriptor"."""
+    if isinstance(exc, InterfaceGone):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
 
 
 # -- checks, in the order the command makes them -------------------------------------
@@ -208,11 +253,40 @@ def kernel_filter(bpf: str, arphrd: int) -> str:
     return bpf
 
 
+#: scapy's per-user folders, and where they point while it is imported (a path no one can create).
+XDG_FOLDERS = ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME")
+NOWHERE = "/dev/null/tcp-lab-writes-nothing-here"
+
+
 def _quiet_scapy() -> None:
-    """scapy logs a warning when it cannot name a raw socket's layer type; we read bytes."""
+    """Import what tcp-lab uses of scapy, quietly, and without letting it write files.
+
+    scapy logs a warning when it cannot name a raw socket's layer type; we read bytes.
+    And on import it creates ~/.config, ~/.local/share and ~/.cache/scapy with pickled
+    tables in it: under sudo (HOME kept, as ``sudo -E`` or some sudoers do) those are
+    root-owned files in the user's home that nobody asked for. So its folders are pointed,
+    for the import only, at a path that cannot exist: scapy then keeps no cache (it parses
+    its tables at each start, about 30 ms) and writes nothing.
+    """
     import logging
 
     logging.getLogger("scapy").setLevel(logging.ERROR)
+    if "scapy.main" in sys.modules:
+        return
+    saved = {name: os.environ.get(name) for name in XDG_FOLDERS}
+    os.environ.update({name: NOWHERE for name in XDG_FOLDERS})
+    try:
+        import scapy.arch.common  # noqa: F401
+        import scapy.arch.linux  # noqa: F401
+        import scapy.config  # noqa: F401
+        import scapy.data  # noqa: F401
+        import scapy.main  # noqa: F401
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def check_filter(bpf: str, linktype: int) -> None:
@@ -278,6 +352,10 @@ class LiveCapture:
         self._stats = Stats()
         self._kernel_lock = threading.Lock()
         self.error: BaseException | None = None  # what ended the thread, if not stop()
+        self.ifindex = 0  # the interface's index, once open
+        #: "down" and "up" as the interface goes down and comes back up (take_notices()).
+        self.notices: collections.deque[str] = collections.deque()
+        self.link_down = False  # True while the interface is down (nothing can arrive)
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -305,6 +383,10 @@ class LiveCapture:
         except OSError as exc:
             raise CliError(f"cannot capture on '{self.iface}': {exc.strerror or exc}") from None
         ins = self.socket.ins
+        try:
+            self.ifindex = socket.if_nametoindex(self.iface)
+        except OSError:
+            self.ifindex = 0
         try:
             ins.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, self.rcvbuf_wanted)
         except OSError:  # not CAP_NET_ADMIN: as much as net.core.rmem_max allows
@@ -390,6 +472,66 @@ class LiveCapture:
     def pending(self) -> int:
         return len(self._queue)
 
+    def take_notices(self) -> list[str]:
+        """"down" / "up" events of the interface since the last call, oldest first."""
+        q = self.notices
+        return [q.popleft() for _ in range(len(q))]
+
+    # -- the interface ---------------------------------------------------------------------
+
+    def link_state(self) -> str:
+        """"up", "down" or "gone": the interface the socket was bound to (by index), as its
+        network namespace sees it now (ioctls on the capture socket itself, so the answer is
+        for the namespace the socket lives in, whatever the asking thread's)."""
+        sock = self.socket
+        if sock is None or not self.ifindex:
+            return "up"
+        fd = sock.ins.fileno()
+        try:
+            raw = fcntl.ioctl(fd, SIOCGIFNAME, _IFREQ_INDEX.pack(b"", self.ifindex))
+        except OSError as exc:
+            if exc.errno in (errno.ENODEV, errno.ENXIO):
+                return "gone"
+            return "up"  # cannot tell: let the reads say
+        name = _IFREQ_INDEX.unpack(raw)[0].split(b"\0", 1)[0]
+        try:
+            raw = fcntl.ioctl(fd, SIOCGIFFLAGS, _IFREQ_FLAGS.pack(name, 0))
+        except OSError as exc:
+            return "gone" if exc.errno in (errno.ENODEV, errno.ENXIO) else "up"
+        return "up" if _IFREQ_FLAGS.unpack(raw)[1] & IFF_UP else "down"
+
+    def _network_down(self) -> float | None:
+        """An ENETDOWN was read: down (wait for it), up again already (a bounce), or gone
+        (raise InterfaceGone). Returns the poll timeout to use next (None: block)."""
+        deadline = time.monotonic() + GONE_GRACE
+        state = self.link_state()
+        while state == "down" and time.monotonic() < deadline and not self._stopping:
+            time.sleep(0.02)
+            state = self.link_state()
+        if state == "gone":
+            raise InterfaceGone(self.iface)
+        if not self.link_down:
+            self.link_down = True
+            self.notices.append("down")
+        if state == "up":
+            return self._link_up()
+        return LINK_POLL
+
+    def _link_up(self) -> None:
+        if self.link_down:
+            self.link_down = False
+            self.notices.append("up")
+        return None
+
+    def _look_at_link(self) -> float | None:
+        """While down, on each quiet LINK_POLL: up again, still down, or gone."""
+        state = self.link_state()
+        if state == "gone":
+            raise InterfaceGone(self.iface)
+        if state == "up":
+            return self._link_up()
+        return LINK_POLL
+
     def stats(self) -> Stats:
         """Counters so far (asks the kernel for its drop count while the socket is open)."""
         if self.socket is not None:
@@ -441,36 +583,49 @@ class LiveCapture:
         poller.register(wake, select.POLLIN)
         received = 0
         last = False
+        timeout: float | None = None  # not None while the interface is down
         while not last:
-            events = poller.poll()
+            events = poller.poll(None if timeout is None else int(timeout * 1000))
+            if not events:  # down, and quiet for LINK_POLL: up again, or gone?
+                timeout = self._look_at_link()
+                continue
             # Told to stop: read what the socket holds one last time, then end.
             last = self._stopping or any(efd == wake for efd, _ in events)
-            while True:
-                try:
-                    data, anc, _flags, addr = recvmsg(snaplen, anc_size)
-                except (BlockingIOError, InterruptedError):
-                    break
-                if loopback and addr[2] == PACKET_OUTGOING:
-                    stats.duplicates += 1
-                    continue
-                sec = usec = 0
-                wirelen = len(data)
-                for level, kind, cdata in anc:
-                    if level == sol_socket and kind == SO_TIMESTAMPNS:
-                        sec, nsec = ts_unpack(cdata)
-                        usec = nsec // 1000
-                    elif level == SOL_PACKET and kind == PACKET_AUXDATA:
-                        status, tp_len, _snap, _mac, _net, tci, tpid = aux_unpack(cdata)
-                        wirelen = tp_len
-                        if tci or status & TP_STATUS_VLAN_VALID:
-                            # The NIC stripped an 802.1Q tag: put it back, as libpcap does.
-                            tag = _VLAN.pack(tpid if status & TP_STATUS_VLAN_TPID_VALID else ETH_P_8021Q, tci)
-                            data = data[:12] + tag + data[12:]
-                            wirelen += 4
-                push((sec, usec, wirelen, data))
-                received += 1
-            stats.received = received
-            ready.set()
+            try:
+                while True:
+                    try:
+                        data, anc, _flags, addr = recvmsg(snaplen, anc_size)
+                    except (BlockingIOError, InterruptedError):
+                        break
+                    except OSError as exc:
+                        if exc.errno != errno.ENETDOWN:
+                            raise
+                        timeout = self._network_down()
+                        break
+                    if timeout is not None:  # a packet: the interface is up again
+                        timeout = self._link_up()
+                    if loopback and addr[2] == PACKET_OUTGOING:
+                        stats.duplicates += 1
+                        continue
+                    sec = usec = 0
+                    wirelen = len(data)
+                    for level, kind, cdata in anc:
+                        if level == sol_socket and kind == SO_TIMESTAMPNS:
+                            sec, nsec = ts_unpack(cdata)
+                            usec = nsec // 1000
+                        elif level == SOL_PACKET and kind == PACKET_AUXDATA:
+                            status, tp_len, _snap, _mac, _net, tci, tpid = aux_unpack(cdata)
+                            wirelen = tp_len
+                            if tci or status & TP_STATUS_VLAN_VALID:
+                                # The NIC stripped an 802.1Q tag: put it back, as libpcap does.
+                                tag = _VLAN.pack(tpid if status & TP_STATUS_VLAN_TPID_VALID else ETH_P_8021Q, tci)
+                                data = data[:12] + tag + data[12:]
+                                wirelen += 4
+                    push((sec, usec, wirelen, data))
+                    received += 1
+            finally:  # also when a read fails: what was pushed is counted and announced
+                stats.received = received
+                ready.set()
 
     def _loop_scapy(self) -> None:
         sock = self.socket
@@ -486,18 +641,31 @@ class LiveCapture:
         poller.register(wake, select.POLLIN)
         received = 0
         last = False
+        timeout: float | None = None  # not None while the interface is down
         while not last:
-            events = poller.poll()
+            events = poller.poll(None if timeout is None else int(timeout * 1000))
+            if not events:
+                timeout = self._look_at_link()
+                continue
             last = self._stopping or any(efd == wake for efd, _ in events)
-            while True:
-                try:
-                    _cls, data, ts = recv_raw(snaplen)
-                except (BlockingIOError, InterruptedError):
-                    break
-                if data is None:
-                    continue
-                micros = round(ts * 1_000_000)
-                push((micros // 1_000_000, micros % 1_000_000, len(data), data))
-                received += 1
-            stats.received = received
-            ready.set()
+            try:
+                while True:
+                    try:
+                        _cls, data, ts = recv_raw(snaplen)
+                    except (BlockingIOError, InterruptedError):
+                        break
+                    except OSError as exc:
+                        if exc.errno != errno.ENETDOWN:
+                            raise
+                        timeout = self._network_down()
+                        break
+                    if data is None:
+                        continue
+                    if timeout is not None:
+                        timeout = self._link_up()
+                    micros = round(ts * 1_000_000)
+                    push((micros // 1_000_000, micros % 1_000_000, len(data), data))
+                    received += 1
+            finally:
+                stats.received = received
+                ready.set()

@@ -45,6 +45,7 @@ from tcp_lab.core.pcapwrite import pcap_header
 from tcp_lab.core.replay import Replay
 
 from .errors import CliError
+from .privilege import give_to_sudo_user
 
 if TYPE_CHECKING:
     from .live_capture import LiveCapture, Stats
@@ -217,6 +218,30 @@ def stats_line(s: SessionStats, iface: str) -> str:
     return f"tcp-lab: {', '.join(parts)}; {s.segments} TCP segment{'s' if s.segments != 1 else ''} in {convs}."
 
 
+def notice_line(notice: str, iface: str) -> str:
+    """The line on stderr when the interface goes down ("down") or comes back ("up")."""
+    if notice == "down":
+        return f"tcp-lab: the interface {iface} went down; waiting for it to come back up (ctrl+c stops)."
+    return f"tcp-lab: the interface {iface} is up again; capturing."
+
+
+def fault_line(error: BaseException, iface: str, received: int, write: str | None) -> str:
+    """The one sentence when a capture ends on a fault (exit code 3): what happened, and
+    that what was captured before it is kept."""
+    from .live_capture import InterfaceGone, failure_reason
+
+    if isinstance(error, InterfaceGone):
+        what = f"the interface {iface} was deleted during the capture"
+    else:
+        what = f"the capture on {iface} failed: {failure_reason(error)}"
+    packets = f"{received} packet{'s' if received != 1 else ''}"
+    if write:
+        kept = f"the {packets} captured before that are kept in {write}"
+    else:
+        kept = f"the {packets} captured before that were printed above"
+    return f"tcp-lab: {what}; {kept}."
+
+
 def open_output(path: str) -> int:
     """Open (create or truncate) the --write file; returns a file descriptor.
 
@@ -244,22 +269,6 @@ def open_output(path: str) -> int:
         if exc.errno == errno.EISDIR:
             raise CliError(f"--write {path}: that is a directory") from None
         raise CliError(f"--write {path}: cannot create it ({exc.strerror or exc})") from None
-    if created and os.geteuid() == 0:
-        uid, gid = _sudo_ids()
-        if uid is not None:
-            try:
-                os.fchown(fd, uid, gid if gid is not None else -1)
-            except OSError:
-                pass
+    if created:
+        give_to_sudo_user(fd)
     return fd
-
-
-def _sudo_ids() -> tuple[int | None, int | None]:
-    def num(name: str) -> int | None:
-        value = os.environ.get(name, "")
-        return int(value) if value.isdigit() else None
-
-    uid = num("SUDO_UID")
-    if uid is None or uid == 0:
-        return None, None
-    return uid, num("SUDO_GID")
