@@ -403,7 +403,10 @@ class Observer:
 
     `steady` says, per sender role, whether a segment without SYN, FIN or RST can change
     nothing but the sender's SND.NXT and RCV.WND (the tracker's fast path then applies it
-    with `step_steady`); it is kept up to date by `step`."""
+    with `step_steady`): both states steady (SEND_STEADY, RECV_STEADY), the first
+    round-trip time known (or no SYN seen), and no FIN sent by the receiver (whose ACKs
+    it would note). It is kept up to date by `step` (and `gone`, `thaw`); after `deliver`
+    alone, call `refresh_steady`."""
 
     __slots__ = ("sides", "midstream", "steady", "syn_time", "rtt")
 
@@ -457,9 +460,26 @@ class Observer:
     def states(self) -> tuple[int, int]:
         return self.sides[0].state, self.sides[1].state
 
+    def refresh_steady(self) -> None:
+        """Bring `steady` up to date (after `deliver` called on its own)."""
+        self._update_steady()
+
     def _update_steady(self) -> None:
         sides = self.sides
-        self.steady[:] = _STEADY[(sides[0].state << 4) | sides[1].state]
+        client, server = _STEADY[(sides[0].state << 4) | sides[1].state]
+        if client or server:
+            if self.rtt is None and self.syn_time is not None:
+                # The next ACK gives the first round-trip time (step sets it).
+                client = server = False
+            else:
+                # A receiver that sent a FIN notes every ACK of it (Side.fin_acked_at).
+                if sides[1].fin_seq is not None:
+                    client = False
+                if sides[0].fin_seq is not None:
+                    server = False
+        steady = self.steady
+        steady[0] = client
+        steady[1] = server
 
     def step_steady(self, sender: int, seq: int, length: int, win: int) -> str:
         """A segment without SYN, FIN or RST while `steady[sender]`: only the sender's

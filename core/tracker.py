@@ -202,6 +202,7 @@ class Conversation:
 
     def set_observer(self, observer: Observer) -> None:
         """Use `observer` from now on (the hot loop reads its parts directly)."""
+        observer.refresh_steady()
         self.observer = observer
         self.steady = observer.steady
         self.sides = observer.sides
@@ -285,6 +286,9 @@ class Tracker:
     #: Use the inline fast path for the commonest analysis case (tests switch it off to
     #: check it against analysis.analyze()).
     FAST_ANALYSIS = True
+    #: Use the inline fast path for segments that change no state (Observer.step_steady
+    #: inlined; tests switch it off to check it against Observer.step).
+    FAST_STATES = True
 
     def __init__(self, store: SegmentStore | None = None, summary_only: bool = False, limits: Limits | None = None) -> None:
         """With `summary_only`, keep conversations and their final states only (no rows,
@@ -508,6 +512,7 @@ class Tracker:
         conversation_for = self._conversation_for
         hindsight = self._hindsight
         fast_analysis = self.FAST_ANALYSIS
+        fast_states = self.FAST_STATES
         WINDOW_FULL = an.WINDOW_FULL
         ACK_LOST_PACKET = an.ACK_LOST_PACKET
         SPURIOUS = an.SPURIOUS_RETRANSMISSION
@@ -647,7 +652,7 @@ class Tracker:
                 if effects.acc_ecn:
                     conv.an.acc_ecn_option = True
                     conv.ace = True
-            if not flags & 7 and conv.steady[role]:
+            if not flags & 7 and conv.steady[role] and fast_states:
                 # The fast path: data or an ACK that changes neither state
                 # (Observer.step_steady, inlined).
                 snd = conv.sides[role]
@@ -741,11 +746,12 @@ class Tracker:
         recv_index = RECV_INDEX
         conversation_for = self._conversation_for
         M = MASK32
+        fast_states = self.FAST_STATES
         for ts, wirelen, key, seq, ack, flags, length in items:
             hit = lookup_get(key)
             if hit is not None and not flags & 7:
                 conv, role = hit
-                if conv.steady[role] and conv.bases_done:
+                if conv.steady[role] and conv.bases_done and fast_states:
                     # Only SND.NXT moves (and RCV.WND, which no state depends on).
                     snd = conv.sides[role]
                     end = (seq + length) & M
@@ -767,7 +773,7 @@ class Tracker:
                 conv, role = hit
             if not conv.bases_done:
                 self._bases(conv, role, flags, seq, ack)
-            if not flags & 7 and conv.steady[role]:
+            if not flags & 7 and conv.steady[role] and fast_states:
                 snd = conv.sides[role]
                 end = (seq + length) & M
                 nxt = snd.snd_nxt

@@ -383,3 +383,45 @@ def test_a_live_view_learns_which_rows_hindsight_rewrote():
     r.feed(data[-54:])
     assert r.take_revised() == {0, 1}
     assert r.timeline()[0].server.state == State.CLOSED
+
+
+class _SlowStatesTracker(Tracker):
+    FAST_STATES = False
+
+
+def _fast_and_slow_states(items):
+    out = []
+    for cls, summary in ((Tracker, False), (_SlowStatesTracker, False), (Tracker, True), (_SlowStatesTracker, True)):
+        t = cls(summary_only=summary)
+        t.feed(list(items))
+        out.append(t)
+    return out
+
+
+def _assert_same_states(fast, slow, fast_sum, slow_sum):
+    assert fast.store.states == slow.store.states
+    assert fast.store.explain == slow.store.explain
+    assert fast.store.meta == slow.store.meta
+    for a, b in zip(fast.conversations, slow.conversations):
+        assert a.state_byte == b.state_byte and a.first_states == b.first_states
+        assert a.observer.freeze() == b.observer.freeze()
+    for a, b, c in zip(fast_sum.conversations, slow_sum.conversations, fast.conversations):
+        assert a.state_byte == b.state_byte == c.state_byte
+        assert a.observer.freeze()[:2] is not None and a.counts == b.counts == c.counts
+
+
+def test_the_inline_state_fast_path_equals_observer_step_on_the_captures(crafted_bytes):
+    """The tracker's inline path for segments that change no state (full and summary
+    loops) leaves exactly what Observer.step leaves: states, explain codes, and the whole
+    observer (SND.NXT, the FIN's ACK time, the TIME_WAIT clock ...)."""
+    for data in [crafted_bytes] + [p.read_bytes() for p in SHIPPED]:
+        _assert_same_states(*_fast_and_slow_states(TcpScanner(flat=True).feed(data)))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_the_inline_state_fast_path_equals_observer_step(data):
+    from hostile import build_segments
+
+    items = build_segments(lambda lo, hi: data.draw(st.integers(lo, hi)), max_segments=60)
+    _assert_same_states(*_fast_and_slow_states(items))
