@@ -686,6 +686,10 @@ class _JsonWriter:
     Bytes, not str: a line holding "→" is a two-bytes-per-character str, and joining and
     encoding a million of those costs more than formatting them."""
 
+    #: Format the usual row with its precompiled line (tests switch it off to hold it to
+    #: the general code).
+    USUAL = True
+
     def __init__(self, replay: Replay, lang: str | None) -> None:
         self.replay = replay
         self.lang = lang
@@ -816,6 +820,7 @@ class _JsonWriter:
         tw_len = TIME_WAIT_SECONDS
         usual = _USUAL_LINE
         usual_bare = _USUAL_LINE_BARE
+        usual_ok = self.USUAL
         general = self._general
         end_bytes = b"}"
         M = MASK32
@@ -910,7 +915,7 @@ class _JsonWriter:
                         replay.explain_text(row, lang), ensure_ascii=False
                     ).encode()
             olen = oend - ostart
-            if flags & 0x30 == 0x10 and st in tcb_states and (olen == 12 or not olen):
+            if flags & 0x30 == 0x10 and st in tcb_states and (olen == 12 or not olen) and usual_ok:
                 if olen:
                     kind, tsval, tsecr = ts_unpack(pool, ostart)
                 else:
