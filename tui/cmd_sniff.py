@@ -172,6 +172,7 @@ def open_session(args: argparse.Namespace, iface: str, bpf: str, arphrd: int):
 
 def _run_headless(args, fmt: str, iface: str, bpf: str, arphrd: int, demo) -> int:
     from .errors import EXIT_PERMISSION
+    from .limit_notices import NoticePrinter
     from .live_session import fault_line, notice_line, stats_line
 
     out = sys.stdout
@@ -182,15 +183,21 @@ def _run_headless(args, fmt: str, iface: str, bpf: str, arphrd: int, demo) -> in
     replay = session.replay
     writer = replay.json_writer(lang) if fmt == "json" else None
     written = 0
+    say_notices = NoticePrinter(lang=lang, out=err)
 
     def flush_rows() -> None:
+        # `written` and `end` count segments since the start; the memory limits
+        # (core/limits.py) drop rows only between batches, after they were printed, and
+        # row numbers shift down by replay.rows_dropped.
         nonlocal written
+        say_notices(replay)
         end = session.segments()
         if end > written:
+            shift = replay.rows_dropped
             if writer is not None:
-                _write_chunks(out, writer.chunks(written, end, None))
+                _write_chunks(out, writer.chunks(written - shift, end - shift, None))
             else:
-                _write_chunks(out, replay.text_chunks(written, end))
+                _write_chunks(out, replay.text_chunks(written - shift, end - shift))
             written = end
 
     def announce(act) -> None:
@@ -243,8 +250,12 @@ def _run_headless(args, fmt: str, iface: str, bpf: str, arphrd: int, demo) -> in
                 capture.stop()
             session.pump()
             flush_rows()
+            say_notices.flush()
             stats = session.stats()
             print(stats_line(stats, iface), file=err, flush=True)
+            memory = replay.memory_note(lang)
+            if memory:
+                print(f"tcp-lab: {memory} (see --max-segments, --max-conns).", file=err, flush=True)
             if fault is not None:
                 print(fault_line(fault, iface, stats.received, args.write), file=err, flush=True)
                 return EXIT_PERMISSION
