@@ -7,7 +7,8 @@ sentence: "Terminal too small: 20x8. tcp-lab needs at least 60x20: make the wind
 (q quits)." It is a screen pushed over whatever was showing (the lab, a replay, a live
 capture, and any menu over them), so nothing below it changes: when the terminal is large
 enough again it is popped and the screen is exactly as it was (same step, same selection,
-same menu). A live capture goes on underneath. While it shows, q and ctrl+c quit, every
+same menu): the screens below are not even laid out at the small size (see
+`MinimumSize._background_screens`). A live capture goes on underneath. While it shows, q and ctrl+c quit, every
 other key waits (the command palette too).
 
 `MinimumSize` is the App mixin that pushes and pops it on every resize and at start.
@@ -108,6 +109,19 @@ class MinimumSize:
             if lang in ("en", "zh"):
                 return lang
         return "en"
+
+    @property
+    def _background_screens(self) -> list[Any]:
+        """Textual's screens "visible behind the top one", which it also resizes with the
+        terminal. Behind the (opaque) TooSmallScreen nothing is visible, and nothing may be
+        resized: a screen laid out at 20x8 clamps its scroll positions (the ladder, the
+        log, the connection list), and they would not come back at 100x30. Left at their
+        size, they are exactly as they were when the terminal is large enough again."""
+        app: Any = self
+        stack = app._screen_stack
+        if stack and isinstance(stack[-1], TooSmallScreen):
+            return []
+        return super()._background_screens  # type: ignore[misc]
 
     def action_command_palette(self) -> None:
         if self.terminal_too_small:
