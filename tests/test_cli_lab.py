@@ -165,7 +165,7 @@ def test_an_unreadable_file_is_reported(tmp_path):
         text=True,
         timeout=60,
     )
-    assert result.returncode == 2 and "permission denied" in result.stderr
+    assert result.returncode == 3 and "permission denied" in result.stderr
 
 
 def test_text_and_json_never_import_scapy_or_textual():

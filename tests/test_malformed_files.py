@@ -244,13 +244,13 @@ def test_stdin(case, corpus):
 
 
 def test_unreadable_file_as_nobody(public_dir):
-    """Mode 000, read by an unprivileged user: one sentence, exit 2 (run as nobody
+    """Mode 000, read by an unprivileged user: one sentence, exit 3 (a missing permission, DESIGN.md; run as nobody
     through setpriv: root would read it anyway)."""
     path = mm.BY_NAME["unreadable"].build(public_dir)
     for fmt in ("json", "text"):
         run = run_tcp_lab(["replay", str(path), "--format", fmt], as_nobody=True)
         assert_clean(run)
-        assert (run.returncode, run.stdout) == (2, "")
+        assert (run.returncode, run.stdout) == (3, "")
         assert run.err_lines == [f"tcp-lab: {path}: permission denied (cannot read it)"]
     # The same file is fine once readable: the refusal was about permission only.
     path.chmod(0o644)
@@ -267,7 +267,7 @@ def test_file_in_a_directory_the_user_may_not_enter(public_dir):
     path.write_bytes(mm.normal_bytes())
     run = run_tcp_lab(["replay", str(path), "--format", "json"], as_nobody=True)
     assert_clean(run)
-    assert (run.returncode, run.stdout) == (2, "")
+    assert (run.returncode, run.stdout) == (3, "")
     assert len(run.err_lines) == 1 and "permission denied" in run.err_lines[0], run.err_lines
 
 

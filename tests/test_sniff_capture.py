@@ -15,9 +15,11 @@ import os
 import socket
 import struct
 import subprocess
+import sys
 import threading
 
 import pytest
+from hostile_cli import nobody_argv, nobody_env, public_dir  # noqa: F401  (a fixture)
 from netns_util import netns  # noqa: F401  (a fixture)
 from tcp_lab.tui.errors import CliError
 from tcp_lab.tui.live_capture import (
@@ -368,3 +370,24 @@ def test_demo_acts_label_the_segments_captured_during_them(netns):  # noqa: F811
     assert acts_of["half-close"] == [("client", "FIN, ACK", False), ("server", "ACK", False)]
     assert acts_of["close-wait-data"] == [("server", "PSH, ACK", True), ("client", "ACK", False)]
     assert acts_of["server-close"] == [("server", "FIN, ACK", False), ("client", "ACK", False)]
+
+
+def test_write_where_the_user_may_not_is_a_missing_permission_exit_3(public_dir):  # noqa: F811
+    """--write into a directory the user may not write: one sentence and exit code 3
+    (a missing permission, DESIGN.md), before any capture starts. Run as nobody (root
+    writes anywhere), through tests/hostile_cli.py's wrapper."""
+    closed = public_dir / "closed"
+    closed.mkdir(mode=0o755)  # root's; nobody may enter, not write
+    target = closed / "out.pcap"
+    code = (
+        "from tcp_lab.tui.live_session import open_output\n"
+        "try:\n"
+        f"    open_output({str(target)!r})\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__name__, getattr(exc, 'exit_code', None), exc)\n"
+    )
+    run = subprocess.run(nobody_argv([sys.executable, "-c", code]), capture_output=True, text=True,
+                         env=nobody_env(), timeout=60)
+    assert run.stderr == ""
+    assert run.stdout == f"PermissionProblem 3 --write {target}: permission denied (cannot write there)\n"
+    assert not target.exists()

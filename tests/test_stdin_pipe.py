@@ -215,7 +215,7 @@ def test_nobody_cannot_read_root_files_but_can_replay_stdin(public_dir):
     secret.chmod(0o600)
     denied = subprocess.run(nobody_argv([TCP_LAB, "replay", str(secret), "--format", "json"]),
                             capture_output=True, text=True, env=nobody_env(), timeout=30)
-    assert denied.returncode == 2 and denied.stderr == f"tcp-lab: {secret}: permission denied (cannot read it)\n"
+    assert denied.returncode == 3 and denied.stderr == f"tcp-lab: {secret}: permission denied (cannot read it)\n"
     with open(secret, "rb") as f:
         ok = subprocess.run(nobody_argv([TCP_LAB, "replay", "-", "--format", "json"]), stdin=f,
                             capture_output=True, text=True, env=nobody_env(), timeout=30)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .errors import CliError
+from .errors import CliError, PermissionProblem
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,7 +62,7 @@ def _read_text(path: str) -> str:
     except IsADirectoryError:
         raise CliError(f"{path} is a directory, not a scenario file.") from None
     except PermissionError:
-        raise CliError(f"{path}: permission denied; cannot read the scenario file.") from None
+        raise PermissionProblem(f"{path}: permission denied; cannot read the scenario file.") from None
     except OSError as exc:
         raise CliError(f"{path}: cannot read the scenario file ({exc.strerror or exc}).") from None
     try:

@@ -35,7 +35,7 @@ from tcp_lab.core.limits import Limits, resolve_limits
 from tcp_lab.core.replay import ConversationSummary, Replay
 
 from .cli import resolve_format
-from .errors import CliError
+from .errors import CliError, PermissionProblem
 from .limit_notices import NoticePrinter
 
 CHUNK = 1 << 20
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         except IsADirectoryError:
             raise CliError(f"{path} is a directory, not a capture file") from None
         except PermissionError:
-            raise CliError(f"{path}: permission denied (cannot read it)") from None
+            raise PermissionProblem(f"{path}: permission denied (cannot read it)") from None
     return _run_file(args, fmt, path, out)
 
 
@@ -110,7 +110,7 @@ def _check_path(path: str) -> None:
     try:
         st = os.stat(path)
     except PermissionError:
-        raise CliError(f"{path}: permission denied (cannot read it)") from None
+        raise PermissionProblem(f"{path}: permission denied (cannot read it)") from None
     except (FileNotFoundError, NotADirectoryError):
         raise CliError(f"{path}: no such file") from None
     except OSError as exc:
@@ -192,7 +192,7 @@ def _read_file(path: str, summary_only: bool = False) -> tuple[Replay, bytes, bo
     except IsADirectoryError:
         raise CliError(f"{path} is a directory, not a capture file") from None
     except PermissionError:
-        raise CliError(f"{path}: permission denied (cannot read it)") from None
+        raise PermissionProblem(f"{path}: permission denied (cannot read it)") from None
     except OSError as exc:
         raise CliError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     damaged = replay.scanner.dead

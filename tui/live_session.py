@@ -44,7 +44,7 @@ from tcp_lab.core.limits import LIVE_LIMITS, Limits
 from tcp_lab.core.pcapwrite import pcap_header
 from tcp_lab.core.replay import Replay
 
-from .errors import CliError
+from .errors import CliError, PermissionProblem
 from .privilege import give_to_sudo_user
 
 if TYPE_CHECKING:
@@ -264,7 +264,7 @@ def open_output(path: str) -> int:
     except FileNotFoundError:
         raise CliError(f"--write {path}: the directory {os.path.dirname(os.path.abspath(path))} does not exist") from None
     except PermissionError:
-        raise CliError(f"--write {path}: permission denied (cannot write there)") from None
+        raise PermissionProblem(f"--write {path}: permission denied (cannot write there)") from None
     except OSError as exc:
         if exc.errno == errno.EISDIR:
             raise CliError(f"--write {path}: that is a directory") from None
