@@ -14,6 +14,12 @@ A growing capture (a stream on stdin, a live sniff) appends rows: `sync()` takes
 Hindsight can rewrite the states of earlier rows (a SYN answered by RST, a FIN sent
 again: `Replay.take_revised()`); `revise(rows)` recomputes the state changes from the
 first rewritten row and drops the cached frames.
+
+A replay with memory limits (core/limits.py) can take rows away between two looks: the
+conversation's oldest segments (`conv.dropped` grows by k: every position shifts down by
+k, and `sync()` shifts the index with it, adding k to `shifted` for the screen's cursor),
+or the whole conversation (its slot in the tracker becomes None: `forgotten`; the index
+then stops reading it, since its rows no longer name store rows).
 """
 
 from __future__ import annotations
@@ -92,6 +98,11 @@ class CaptureIndex(TimelineIndex):
         else:
             inner = replay.timeline(conn)
             self.conv = replay.tracker.conversations[conn]
+        #: The conversation's segments dropped (core/limits.py) when last looked at.
+        self.dropped_seen = self.conv.dropped if self.conv is not None else 0
+        #: Positions the index shifted down since the screen last took them
+        #: (`take_shifted`): the cursor moves with them.
+        self.shifted = 0
         super().__init__(CachedTimeline(inner))  # type: ignore[arg-type]
 
     def _reset(self) -> None:
@@ -118,10 +129,51 @@ class CaptureIndex(TimelineIndex):
 
     # -- following the conversation ---------------------------------------------------
 
+    @property
+    def dropped(self) -> int:
+        """The conversation's oldest segments dropped to bound memory (position 0 is its
+        segment number `dropped`, counting from 0)."""
+        return self.dropped_seen
+
+    @property
+    def forgotten(self) -> bool:
+        """True once the replay forgot the conversation to bound memory (--max-conns)."""
+        conv = self.conv
+        return conv is not None and self.replay.tracker.conversations[self.conn] is not conv
+
+    def take_shifted(self) -> int:
+        """Positions shifted down since the last call (the screen moves its cursor)."""
+        k, self.shifted = self.shifted, 0
+        return k
+
+    def _follow_drops(self) -> None:
+        """The conversation lost its `k` oldest segments since the last look: every
+        position moves down by k; state changes before the first kept segment go, and the
+        first kept segment starts the record (as a fresh scan would have it)."""
+        conv = self.conv
+        k = conv.dropped - self.dropped_seen  # type: ignore[union-attr]
+        if k <= 0:
+            return
+        self.dropped_seen = conv.dropped  # type: ignore[union-attr]
+        self.shifted += k
+        synced = max(0, self.synced - k)
+        self.synced = synced
+        self._numbers.n = synced
+        for role in ("client", "server"):
+            kept = array("q", (p - k for p in self.changes[role] if p >= k))
+            if synced and (not kept or kept[0] != 0):
+                kept.insert(0, 0)
+            self.changes[role] = kept
+        if not synced:
+            self._codes = (-1, -1)
+        self.timeline.forget()  # type: ignore[attr-defined]
+
     def sync(self, upto: int | None = None) -> int:
         conv = self.conv
-        if conv is None:
-            return 0
+        if conv is None or self.forgotten:
+            return self.synced if conv is not None else 0
+        if conv.dropped != self.dropped_seen:
+            self._follow_drops()
         n = len(conv.rows)
         if upto is not None:
             n = min(n, upto)
@@ -153,8 +205,10 @@ class CaptureIndex(TimelineIndex):
         """Take in rewritten store rows; True when some belong to this conversation (the
         state changes are worked out again from the first of them)."""
         conv = self.conv
-        if conv is None or not rows:
+        if conv is None or not rows or self.forgotten:
             return False
+        if conv.dropped != self.dropped_seen:
+            self._follow_drops()
         cid = self.conn
         store_conv = self.replay.store.conv
         mine = [r for r in rows if store_conv[r] == cid]
@@ -179,11 +233,13 @@ class CaptureIndex(TimelineIndex):
         """Both endpoints before the conversation's first captured segment, as the tracker
         starts them: client CLOSED and server LISTEN (CLOSED once the SYN was refused);
         SYN_SENT for a client whose SYN was not captured; ESTABLISHED on both sides when
-        the handshake was not captured."""
+        the handshake was not captured. Once its oldest segments were dropped to bound
+        memory: the tracker's states before the first segment kept (`Conversation.base`,
+        worked out from the segments dropped), never a guess."""
         conv = self.conv
-        if conv is None:
+        if conv is None or self.forgotten:
             return None
-        observer = conv.initial_observer()
+        observer = conv.base_observer()
         return tuple(  # type: ignore[return-value]
             EndpointView(addr_text(conv.addr[role]), conv.port[role], STATES[observer.sides[role].state])
             for role in (0, 1)

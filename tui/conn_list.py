@@ -9,10 +9,11 @@ the list, spells out the selected conversation (both state pairs, bytes each way
 
 It is a line-API `ScrollView` (the toolong shape, STYLE.md) that reads the tracker's
 conversations as it draws: a capture of ten thousand connections scrolls as fast as one
-of three, and a growing capture only adds entries (`grow`). Typing `/` on the screen
-filters the list (`set_filter`): every word must match, a number matches a port exactly
-("80", ":443"), anything else a part of an address or of "address:port" ("10.21",
-"118.178.116.8:80").
+of three, and a growing capture adds entries (`grow`); a replay with memory limits
+(core/limits.py) may forget old conversations, which then leave the list (`prune`).
+Typing `/` on the screen filters the list (`set_filter`): every word must match, a number
+matches a port exactly ("80", ":443"), anything else a part of an address or of
+"address:port" ("10.21", "118.178.116.8:80").
 """
 
 from __future__ import annotations
@@ -142,18 +143,33 @@ class ConnList(ScrollView, can_focus=True, inherit_bindings=False):
         self.selected: int | None = None
         self.empty_text = ""
         self._seen = 0
+        self._forgotten_seen = 0
         self._styles: dict[str, Style] | None = None
 
     # -- what the screen asks ---------------------------------------------------------
 
     @property
     def total(self) -> int:
+        """Conversation numbers handed out so far (forgotten ones included)."""
         return len(self.replay.tracker.conversations)
 
+    @property
+    def kept(self) -> int:
+        """Conversations the replay still holds (`total` less those forgotten)."""
+        return self.total - self.forgotten
+
+    @property
+    def forgotten(self) -> int:
+        """Conversations the replay forgot to bound memory (core/limits.py)."""
+        return self.replay.evicted.conversations
+
     def grow(self) -> int:
-        """Take in the conversations that appeared since the last call; returns how many
-        of them the filter lets through. Figures of those already listed are read as they
-        are drawn, so they are always the latest."""
+        """Take in the conversations that appeared since the last call, and take out those
+        the replay forgot to bound memory (`prune`); returns how many new ones the filter
+        lets through. Figures of those already listed are read as they are drawn, so they
+        are always the latest."""
+        if self.forgotten != self._forgotten_seen:
+            self.prune()
         convs = self.replay.tracker.conversations
         n = len(convs)
         added = 0
@@ -170,12 +186,27 @@ class ConnList(ScrollView, can_focus=True, inherit_bindings=False):
         self.refresh()
         return added
 
+    def prune(self) -> bool:
+        """Take out the conversations forgotten since the last look (their slots are None);
+        True when some were listed."""
+        self._forgotten_seen = self.forgotten
+        convs = self.replay.tracker.conversations
+        ids = self.ids
+        kept = array("I", (cid for cid in ids if convs[cid] is not None))
+        if len(kept) == len(ids):
+            return False
+        self.ids = kept
+        self._resize()
+        self.refresh()
+        return True
+
     def set_filter(self, text: str) -> None:
         self.filter = ConnFilter(text)
         convs = self.replay.tracker.conversations
         f = self.filter
         self.ids = array("I", (c.id for c in convs if c is not None and (not f or f.matches(c))))
         self._seen = len(convs)
+        self._forgotten_seen = self.forgotten
         self._resize()
         self.scroll_to(y=0, animate=False, force=True)
         self.bring_selected_into_view()

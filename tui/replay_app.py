@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+from bisect import bisect_left
 import os
 import time
 from collections.abc import Callable
@@ -51,6 +52,7 @@ from textual.screen import Screen
 from textual.timer import Timer as TextualTimer
 from textual.widgets import Footer, Header, Input, Static
 
+from tcp_lab.core.limits import Limits, resolve_limits
 from tcp_lab.core.replay import Replay
 
 from .capture_index import CaptureIndex
@@ -58,11 +60,12 @@ from .capture_reader import CaptureReader
 from .conn_list import ConnDetails, ConnList
 from .controller import Stepper
 from .endpoint_pane import EndpointPane
-from .errors import CliError
+from .errors import CliError, PermissionProblem
 from .explain_pane import ExplainPane
 from .interrupts import CTRL_C, CtrlCQuits, run_app
 from .keys import CAPTURE_KEYS, LOG_KEYS, bindings
 from .ladder import Ladder
+from .limit_notices import NoticePrinter
 from .privilege import NoStrayFiles
 from .segment_log import SegmentLog
 from .teach import TeachingMixin
@@ -102,6 +105,25 @@ TEXTS: dict[str, dict[str, str]] = {
     "at_last": {"en": "This is the connection's last segment so far.", "zh": "这是该连接目前的最后一个报文段。"},
     "reading": {"en": "Reading {name}", "zh": "正在读取 {name}"},
     "ended": {"en": "{name} ended", "zh": "{name} 已结束"},
+    # Memory limits (core/limits.py): what the screen says when they bite.
+    "step_dropped": {"en": "step {n:,} of {total:,} kept · {dropped:,} older dropped", "zh": "第 {n:,} 步，共保留 {total:,} 步 · 更早的 {dropped:,} 个已丢弃"},
+    "step_only_dropped": {"en": "step {n:,} of those kept · {dropped:,} older dropped", "zh": "保留部分的第 {n:,} 步 · 更早的 {dropped:,} 个已丢弃"},
+    "forgotten_list": {"en": "{n:,} forgotten", "zh": "已忘记 {n:,} 条"},
+    "forgot_shown": {
+        "en": "Connection #{n} was forgotten to bound memory (see --max-conns); now showing #{m}.",
+        "zh": "为限制内存，连接 #{n} 已被忘记（见 --max-conns）；现在显示 #{m}。",
+    },
+    "forgot_none": {
+        "en": "Connection #{n} was forgotten to bound memory (see --max-conns); no connection is left to show.",
+        "zh": "为限制内存，连接 #{n} 已被忘记（见 --max-conns）；没有可显示的连接了。",
+    },
+    "forgot_heading": {"en": "Connection #{n} was forgotten", "zh": "连接 #{n} 已被忘记"},
+    "forgot_body": {
+        "en": "To bound memory, the oldest closed connections are forgotten (see --max-conns), and this one was. "
+              "Connections still kept are in the list; new ones are shown as they arrive.",
+        "zh": "为了限制内存，最早结束的连接会被忘记（见 --max-conns），这条连接就是如此。"
+              "仍保留的连接在列表中；新连接到达时会显示出来。",
+    },
 }
 
 
@@ -148,11 +170,25 @@ def t(key: str, lang: str, **params: Any) -> str:
 
 
 class CaptureStepper(Stepper):
-    """A cursor over one conversation of a capture that may still be growing."""
+    """A cursor over one conversation of a capture that may still be growing. When the
+    replay's memory limits drop the conversation's oldest segments, every position moves
+    down (CaptureIndex.sync): the cursor moves with its segment, or to the oldest segment
+    kept if its own was dropped."""
 
     def __init__(self, index: CaptureIndex, growing: Callable[[], bool]) -> None:
         super().__init__(index.timeline, index)  # type: ignore[arg-type]
         self._growing = growing
+
+    @property
+    def length(self) -> int:
+        index: CaptureIndex = self.index  # type: ignore[assignment]
+        n = index.sync()
+        shifted = index.take_shifted()
+        if shifted and self.cursor >= 0:
+            self.cursor = max(0, self.cursor - shifted)
+        if self.cursor >= n:
+            self.cursor = n - 1
+        return n
 
     @property
     def more_may_come(self) -> bool:
@@ -175,10 +211,40 @@ class FilterInput(Input):
             close()
 
 
+class ScreenNotices(NoticePrinter):
+    """What the memory limits did (Replay.take_notices), as notifications: the first of
+    each kind at once, later ones of that kind merged and shown at most every `interval`
+    seconds (tui/limit_notices.py's throttle, which the headless commands use on stderr)."""
+
+    def __init__(self, screen: "CaptureScreen", interval: float) -> None:
+        super().__init__(prefix="", interval=interval)
+        self.screen = screen
+
+    @property
+    def held(self) -> bool:
+        """True while merged notices wait for their turn."""
+        return bool(self._pending)
+
+    def _print(self, notice: Any) -> None:
+        text = notice.text(self.screen.lang)
+        self.screen.notify(text[:1].upper() + text[1:] + ".", severity="warning", timeout=8)
+
+
 class CaptureScreen(TeachingMixin, Screen):
     """The connection list beside a TimelineView of the selected conversation of `replay`
     (a core.replay.Replay that may still be growing). Subclasses feed it: ReplayScreen
-    from a file or a pipe, tui/live_app.py's LiveScreen from a sniff."""
+    from a file or a pipe, tui/live_app.py's LiveScreen from a sniff.
+
+    A replay with memory limits (core/limits.py) takes things away as it grows: the
+    selected conversation's oldest segments (the cursor moves with its segment, or to the
+    oldest kept; the step counter counts the segments kept and says how many older went), a forgotten
+    conversation (it leaves the list; if it was shown, one notification says so and its
+    neighbour is shown). Each of the replay's notices becomes a notification (throttled per
+    kind, `NOTICE_INTERVAL`), and the status line carries `Replay.memory_note` while
+    anything has been dropped."""
+
+    #: Seconds between two notifications of one kind of memory-limit notice.
+    NOTICE_INTERVAL = 5.0
 
     BINDINGS = bindings(CAPTURE_KEYS)
     AUTO_FOCUS = None
@@ -223,6 +289,12 @@ class CaptureScreen(TeachingMixin, Screen):
         self._last_paint = 0.0
         self._frozen_at = 0
         self._status_shown: Any = None
+        #: The rows of some kept index were rewritten since the last repaint.
+        self._touched = False
+        #: The conversation shown last that the replay forgot (the empty state says so).
+        self.lost: int | None = None
+        self._notices = ScreenNotices(self, self.NOTICE_INTERVAL)
+        self._notice_timer: TextualTimer | None = None
 
     # -- what subclasses say ------------------------------------------------------------
 
@@ -241,6 +313,8 @@ class CaptureScreen(TeachingMixin, Screen):
 
     def waiting_text(self) -> tuple[str, str]:
         """The explanation pane's heading and text before the first segment is shown."""
+        if self.lost is not None:
+            return t("forgot_heading", self.lang, n=self.lost), t("forgot_body", self.lang)
         if self.wanted is not None and self.wanted >= len(self.replay.tracker.conversations):
             return t("waiting_conn", self.lang, n=self.wanted), t("waiting_conn_body", self.lang, n=self.wanted)
         return t("waiting", self.lang), t("waiting_body", self.lang)
@@ -282,11 +356,12 @@ class CaptureScreen(TeachingMixin, Screen):
         conns = self.conn_list
         conns.grow()
         self._freeze_heap()
-        touched = False
+        self.say_notices()
         if revised:
-            for conn, index in self._indexes.items():
-                if index.revise(revised) and conn == self.selected:
-                    touched = True
+            self.take_revised(revised)
+        touched, self._touched = self._touched, False
+        if self._drop_forgotten():
+            return
         total = len(self.replay.tracker.conversations)
         if self.selected is None:
             first = self._initial_choice(total)
@@ -297,8 +372,11 @@ class CaptureScreen(TeachingMixin, Screen):
             self.select(conns.ids[-1], chosen=False)
             return
         before = self.index.synced
-        after = self.controller.length
+        dropped = self.index.dropped
         cursor = self.controller.cursor
+        after = self.controller.length  # follows the rows the limits dropped, cursor too
+        if self.index.dropped != dropped:
+            touched = True
         if self.following:
             self.controller.cursor = after - 1
         if after > before and after > 64:
@@ -311,6 +389,66 @@ class CaptureScreen(TeachingMixin, Screen):
         else:
             self.show_figures()
 
+    def take_revised(self, revised: set[int]) -> None:
+        """Store rows rewritten by hindsight (Replay.take_revised, numbered as the store is
+        now): every kept index takes them in at once (before a later feed renumbers the
+        store), and the next repaint redraws the conversation shown if it was touched."""
+        for conn, index in self._indexes.items():
+            if index.revise(revised) and conn == self.selected:
+                self._touched = True
+
+    # -- memory limits ------------------------------------------------------------------
+
+    def say_notices(self) -> None:
+        """Show what the memory limits did since the last look (merged, throttled); what
+        is held back is shown when its turn comes, even if nothing else arrives."""
+        self._notices(self.replay)
+        if self._notices.held and self._notice_timer is None:
+            self._notice_timer = self.set_timer(self._notices.interval / 2, self._notices_due)
+
+    def _notices_due(self) -> None:
+        self._notice_timer = None
+        self.say_notices()
+
+    def _drop_forgotten(self) -> bool:
+        """Let go of conversations the replay forgot. If the one shown is among them: say
+        so, and show its neighbour in the list (the newest while following), or the empty
+        state when none is left. True when the screen was repainted here."""
+        convs = self.replay.tracker.conversations
+        for conn in [c for c in self._indexes if convs[c] is None]:
+            self._indexes.pop(conn).timeline.forget()  # type: ignore[attr-defined]
+        if self._cursors and any(convs[c] is None for c in self._cursors):
+            self._cursors = {c: v for c, v in self._cursors.items() if convs[c] is not None}
+        gone = self.selected
+        if gone is None or convs[gone] is not None:
+            return False
+        conns = self.conn_list
+        conns.prune()
+        ids = conns.ids
+        if not ids:
+            self.notify(t("forgot_none", self.lang, n=gone), severity="warning", timeout=10)
+            self._unselect(gone)
+            return True
+        if self.following and not self.pinned:
+            neighbour = ids[-1]
+        else:
+            pos = bisect_left(ids, gone)
+            neighbour = ids[pos] if pos < len(ids) else ids[pos - 1]
+        self.notify(t("forgot_shown", self.lang, n=gone, m=neighbour), severity="warning", timeout=10)
+        self.selected = None  # nothing of the forgotten one to remember
+        self.select(neighbour, chosen=False)
+        return True
+
+    def _unselect(self, gone: int) -> None:
+        """Show no conversation: the one shown was forgotten and none is listed."""
+        self.selected = None
+        self.lost = gone
+        self.index = CaptureIndex()
+        self.controller = CaptureStepper(self.index, lambda: self.growing)
+        self._point_panes(self.index)
+        self.conn_list.select(None)
+        self.show()
+
     #: Segments taken in between two gc.freeze() calls.
     FREEZE_EVERY = 20_000
 
@@ -320,7 +458,7 @@ class CaptureScreen(TeachingMixin, Screen):
         long as the screen, and full collections over hundreds of thousands of them stalled
         the screen for a large fraction of a second (as the lab's TimelineView does for its
         frames)."""
-        n = len(self.replay)
+        n = self.replay.segments_tracked
         if n - self._frozen_at >= self.FREEZE_EVERY:
             gc.collect(1)
             gc.freeze()
@@ -328,7 +466,11 @@ class CaptureScreen(TeachingMixin, Screen):
 
     def _initial_choice(self, total: int) -> int | None:
         if self.wanted is not None:
-            return self.wanted if self.wanted < total else None
+            if self.wanted >= total:
+                return None
+            if self.replay.tracker.conversations[self.wanted] is not None:
+                return self.wanted
+            self.wanted = None  # forgotten (memory limits) before it could be shown
         ids = self.conn_list.ids
         if not ids:
             return None
@@ -337,8 +479,16 @@ class CaptureScreen(TeachingMixin, Screen):
     def select(self, conn: int, *, chosen: bool = True) -> None:
         """Show conversation `conn`. `chosen`: the user picked it (it stays shown while
         following, unless it is the newest, which means "follow the newest")."""
+        if self.replay.tracker.conversations[conn] is None:
+            # Forgotten (memory limits) since the list was last brought up to date.
+            self.conn_list.prune()
+            self.notify(t("forgot_heading", self.lang, n=conn) + ".", severity="warning", timeout=5)
+            return
         if self.selected is not None:
-            self._cursors[self.selected] = self.controller.cursor
+            # Kept as the segment's number in its conversation: the limits may drop the
+            # conversation's oldest segments before it is shown again.
+            self._cursors[self.selected] = self.controller.cursor + self.index.dropped
+        self.lost = None
         if chosen:
             ids = self.conn_list.ids
             self.pinned = not (ids and conn == ids[-1])
@@ -351,16 +501,19 @@ class CaptureScreen(TeachingMixin, Screen):
         self.index = index
         self.controller = CaptureStepper(index, lambda: self.growing)
         n = self.controller.length
-        cursor = n - 1 if self.following else self._cursors.get(conn, 0)
-        self.controller.cursor = max(-1, min(n - 1, cursor))
+        cursor = n - 1 if self.following else self._cursors.get(conn, index.dropped) - index.dropped
+        self.controller.cursor = max(0, min(n - 1, cursor)) if n else -1
+        self._point_panes(index)
+        self.conn_list.select(conn)
+        self.show()
+
+    def _point_panes(self, index: CaptureIndex) -> None:
         view = self.view
         view.index = index
         for pane in view.query(EndpointPane):
             pane.index = index
         view.query_one(Ladder).index = index
         view.query_one(SegmentLog).index = index
-        self.conn_list.select(conn)
-        self.show()
 
     # -- showing ------------------------------------------------------------------------
 
@@ -368,6 +521,7 @@ class CaptureScreen(TeachingMixin, Screen):
         """Bring every pane to the cursor; the list, the details and the status line too."""
         self._last_paint = time.monotonic()
         c = self.controller
+        c.length  # noqa: B018  (follows what the memory limits dropped: the cursor moves)
         intro = None if c.cursor >= 0 else self.waiting_text()
         self.view.show(c.cursor, absolute=self.absolute, lang=self.lang, intro=intro)
         if c.cursor >= 0:
@@ -401,8 +555,14 @@ class CaptureScreen(TeachingMixin, Screen):
     def status_text(self) -> str:
         """The header's right part: the step, relative or absolute numbers, following."""
         c = self.controller
+        dropped = self.index.dropped
         if c.cursor < 0:
             step = ui("before_start", self.lang)
+        elif dropped:
+            # Numbered among the segments kept, as the log numbers its rows, and how many
+            # older segments of the conversation the memory limits dropped.
+            key = "step_only_dropped" if c.more_may_come else "step_dropped"
+            step = t(key, self.lang, n=c.cursor + 1, total=c.length, dropped=dropped)
         elif c.more_may_come:
             step = ui("step_only", self.lang).format(n=c.cursor + 1)
         else:
@@ -415,10 +575,12 @@ class CaptureScreen(TeachingMixin, Screen):
 
     def _box_title(self) -> None:
         conns = self.conn_list
-        total = conns.total
+        total = conns.kept
         shown = len(conns.ids)
         count = f"{total:,}" if not conns.filter else t("of", self.lang, shown=f"{shown:,}", total=f"{total:,}")
         title = f"{t('connections', self.lang)} {count}"
+        if conns.forgotten:
+            title += f" · {t('forgotten_list', self.lang, n=conns.forgotten)}"
         if conns.filter:
             title += f" · /{conns.filter.text}"
         self.query_one("#conn-box").border_title = title
@@ -619,7 +781,6 @@ class ReplayScreen(CaptureScreen):
         self.ended = fd is None
         self._pump_timer: TextualTimer | None = None
         self._dirty = False
-        self._revised: set[int] = set()
 
     @property
     def growing(self) -> bool:
@@ -671,8 +832,10 @@ class ReplayScreen(CaptureScreen):
             if replay.scanner.dead:
                 self._input_damaged()
                 return
-        if replay.tracker.revised or self._revised:
-            self._revised |= replay.take_revised()
+        revised = replay.take_revised()
+        if revised:
+            # Taken in now: a later feed may renumber the store's rows (memory limits).
+            self.take_revised(revised)
             self._dirty = True
         if reader.finished:
             self._input_ended()
@@ -686,9 +849,8 @@ class ReplayScreen(CaptureScreen):
             self._schedule_pump(self._last_paint + 1 / REPAINTS_PER_SECOND - now)
 
     def _repaint(self) -> None:
-        revised, self._revised = self._revised, set()
         self._dirty = False
-        self.grew(revised)
+        self.grew()
 
     def _input_ended(self) -> None:
         """End of input: what hindsight changes at the end, then the capture is complete."""
@@ -699,7 +861,7 @@ class ReplayScreen(CaptureScreen):
             self._fail(reader.error)
             return
         replay.finish()
-        self._revised |= replay.take_revised()
+        self.take_revised(replay.take_revised())
         if not len(replay):
             self._fail(self._unshowable())
             return
@@ -742,13 +904,16 @@ class ReplayScreen(CaptureScreen):
         from rich.text import Text
 
         replay = self.replay
-        segs = len(replay)
+        segs = replay.segments_tracked  # since the start (the limits may have dropped some)
         convs = len(replay.tracker.conversations)
         figures = figures_text(segs, convs, self.lang)
         if self.error:
             return Text.assemble((self.error, "bold red"), f"  ·  {figures}")
         left = sum(replay.skipped.values())
         notes = []
+        memory = replay.memory_note(self.lang)
+        if memory:
+            notes.append(memory)
         if left:
             notes.append(f"{left:,} not TCP or not decodable (left out)" if self.lang == "en" else f"{left:,} 个包不是 TCP 或无法解码（已略去）")
         if replay.problems and self.ended:
@@ -880,11 +1045,13 @@ def replay_app(
 PREREAD = 1 << 20
 
 
-def open_capture_file(path: str, conn: int | None = None) -> tuple[Replay, int, int, bool]:
+def open_capture_file(
+    path: str, conn: int | None = None, limits: Limits | None = None
+) -> tuple[Replay, int, int, bool]:
     """Read the start of a capture file, so that bad input is one sentence before the
-    screen starts and the first screen has something to show. Returns the replay, the open
-    descriptor (positioned after what was read; the screen reads on), the bytes read, and
-    whether the whole file was read."""
+    screen starts and the first screen has something to show. Returns the replay (bounded
+    by `limits`, if given: --max-segments ...), the open descriptor (positioned after what
+    was read; the screen reads on), the bytes read, and whether the whole file was read."""
     from .cmd_replay import _check_path, _input_error, _nothing_to_show
 
     _check_path(path)
@@ -893,10 +1060,10 @@ def open_capture_file(path: str, conn: int | None = None) -> tuple[Replay, int, 
     except IsADirectoryError:
         raise CliError(f"{path} is a directory, not a capture file") from None
     except PermissionError:
-        raise CliError(f"{path}: permission denied (cannot read it)") from None
+        raise PermissionProblem(f"{path}: permission denied (cannot read it)") from None
     except OSError as exc:
         raise CliError(f"{path}: cannot read it ({exc.strerror or exc})") from None
-    replay = Replay(os.path.basename(path))
+    replay = Replay(os.path.basename(path), limits=limits)
     head = b""
     done = 0
     whole = False
@@ -971,11 +1138,20 @@ def run_replay(args: argparse.Namespace) -> int:
     path = args.file
     restore: Callable[[], None] | None = None
     fd: int | None
+    # Memory limits (core/limits.py), as headless: a stream on stdin keeps the live
+    # defaults; a file is kept whole unless --max-segments ... are given, and then the
+    # screen keeps what they allow and says what went.
+    limits = resolve_limits(
+        path == "-",
+        getattr(args, "max_segments", None),
+        getattr(args, "max_segments_per_conn", None),
+        getattr(args, "max_conns", None),
+    )
     if path == "-":
         fd, restore = _stdin_for_the_screen()
-        app = replay_app(Replay("stdin"), fd, name="stdin", stream=True, conn=conn, lang=lang)
+        app = replay_app(Replay("stdin", limits=limits), fd, name="stdin", stream=True, conn=conn, lang=lang)
     else:
-        replay, fd, done, whole = open_capture_file(path, conn)
+        replay, fd, done, whole = open_capture_file(path, conn, limits if limits.active else None)
         size = os.fstat(fd).st_size
         if whole:
             os.close(fd)
