@@ -47,6 +47,7 @@ from .frame import EndpointView, Explanation, Frame, Timer
 from .inference import STATES, TIME_WAIT, TIME_WAIT_SECONDS
 from .info import flags_text, info_text, options_json_info
 from .limits import Evicted, Limits, Notice, summary_text
+from .partition import PartitionScanner
 from .segment import ACK, FIN, SYN, Segment, flag_names
 from .states import State
 from .store import META_ACE, META_FROM_SERVER, META_LOST, SegmentStore
@@ -246,10 +247,15 @@ class Replay:
         max_segments: int | None = None,
         max_segments_per_conn: int | None = None,
         max_conns: int | None = None,
+        partition: int | None = None,
     ) -> None:
         """With `summary_only`, only the conversations and their counts and final states
         are kept (no rows, no timelines): what `--conversations` needs, several times
-        faster.
+        faster. With `partition` too (0 or 1), only the conversations of that half of
+        the capture (core/partition.py) are tracked, while the scanner's counts and
+        problems stay those of the whole capture: two processes can share the work
+        (tui/conv_parallel.py); `scanner.order` gives each tracked row's place in the
+        capture.
 
         Memory is bounded by `limits` (core/limits.py), or by the three keywords: at most
         `max_segments` segments in all, `max_segments_per_conn` per conversation,
@@ -259,7 +265,12 @@ class Replay:
         self.title = title
         if limits is None:
             limits = Limits(max_segments, max_segments_per_conn, max_conns)
-        self.scanner = TcpScanner(keyed=True, lean=summary_only)
+        if partition is not None:
+            if not summary_only or limits.active:
+                raise ValueError("a partition is for summary replays without memory limits")
+            self.scanner: TcpScanner = PartitionScanner(partition)
+        else:
+            self.scanner = TcpScanner(keyed=True, lean=summary_only)
         self.tracker = Tracker(summary_only=summary_only, limits=limits)
         self.limits = limits
         self.store = self.tracker.store
@@ -541,10 +552,11 @@ class Replay:
         """A summary of every conversation kept (forgotten ones are left out)."""
         return [self.summary(conv) for conv in self.tracker.conversations if conv is not None]
 
-    def summary(self, conv: Conversation) -> ConversationSummary:
-        store = self.store
+    def summary(self, conv: Conversation, first_ts: float | None = None) -> ConversationSummary:
+        """The summary of `conv`; its start is relative to `first_ts` (default: the time
+        of this replay's first segment)."""
         last = conv.state_byte
-        first = self.first_ts
+        first = self.first_ts if first_ts is None else first_ts
         return ConversationSummary(
             conn=conv.id,
             client_addr=addr_text(conv.addr[0]),
