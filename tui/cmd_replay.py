@@ -27,14 +27,16 @@ import gc
 import json
 import os
 import sys
-from typing import IO, Iterable
+from typing import IO, Callable, Iterable
 
 from tcp_lab.core.addr import addr_text
 from tcp_lab.core.inference import STATES
 from tcp_lab.core.limits import Limits, resolve_limits
 from tcp_lab.core.replay import ConversationSummary, Replay
 
+from . import conv_parallel
 from .cli import resolve_format
+from .conv_parallel import ConvRecord
 from .errors import CliError, PermissionProblem
 from .limit_notices import NoticePrinter
 
@@ -171,15 +173,19 @@ def _left_out_note(name: str, replay: Replay) -> str | None:
     return f"tcp-lab: {name}: {what} no TCP segment and {'was' if left == 1 else 'were'} left out: {_reasons(replay)}."
 
 
-def _read_file(path: str, summary_only: bool = False) -> tuple[Replay, bytes, bool]:
+def _read_file(
+    path: str, summary_only: bool = False, split: Callable[[IO[bytes]], int | None] | None = None
+) -> tuple[Replay, bytes, bool]:
     """Read a capture file whole; returns the replay, its first bytes, and whether it
     was cut short at the end (True) rather than complete (False). Raises CliError for
-    input that cannot be shown."""
+    input that cannot be shown. `split`, called with the open file before it is read,
+    may return a half of the conversations to track alone (tui/conv_parallel.py)."""
     _check_path(path)
-    replay = Replay(os.path.basename(path), summary_only=summary_only)
     head = b""
     try:
         with open(path, "rb") as f:
+            partition = split(f) if split is not None else None
+            replay = Replay(os.path.basename(path), summary_only=summary_only, partition=partition)
             while True:
                 chunk = f.read(CHUNK)
                 if not chunk:
@@ -241,8 +247,10 @@ def _cut_short_note(name: str, replay: Replay) -> str:
     )
 
 
-def _check_conn(args: argparse.Namespace, replay: Replay) -> None:
-    n = len(replay.tracker.conversations)
+def _check_conn(args: argparse.Namespace, replay: Replay, n: int | None = None) -> None:
+    """--conn N must name a conversation (`n`: how many, if not the tracker's)."""
+    if n is None:
+        n = len(replay.tracker.conversations)
     if args.conn is not None and args.conn >= n:
         if n == 0:
             raise CliError(f"--conn {args.conn}: the capture holds no TCP conversation")
@@ -253,9 +261,9 @@ def _check_conn(args: argparse.Namespace, replay: Replay) -> None:
 
 def _run_file(args: argparse.Namespace, fmt: str, path: str, out: IO[str]) -> int:
     if args.conversations:
-        replay, _, cut_short = _read_file(path, summary_only=True)
-        _check_conn(args, replay)
-        _write(out, conversation_lines(replay, fmt, args.conn))
+        replay, table, cut_short = _read_conversations(path)
+        _check_conn(args, replay, None if table is None else len(table[0]))
+        _write(out, conversation_lines(replay, fmt, args.conn, table))
     else:
         replay, _, cut_short = _read_file(path)
         _check_conn(args, replay)
@@ -334,10 +342,46 @@ def _run_stream(
 # -- the conversation table ---------------------------------------------------------------
 
 
-def conversation_lines(replay: Replay, fmt: str, conn: int | None = None) -> Iterable[str]:
-    """One line per conversation (a header line first in text)."""
+def _read_conversations(path: str) -> tuple[Replay, tuple[list[ConvRecord], float] | None, bool]:
+    """Read a capture file for its conversation table, on two cores when it is big
+    (tui/conv_parallel.py): the replay (this process's half of the conversations, its
+    counts and problems those of the whole file), the merged table with the capture's
+    first time (None: the replay holds every conversation), whether it was cut short."""
+    helper: conv_parallel.Helper | None = None
+
+    def split(f: IO[bytes]) -> int | None:
+        nonlocal helper
+        helper = conv_parallel.Helper.start(f, os.path.basename(path), CHUNK)
+        return conv_parallel.MINE if helper is not None else None
+
+    try:
+        replay, _, cut_short = _read_file(path, summary_only=True, split=split)
+    except BaseException:
+        if helper is not None:
+            helper.abandon()
+        raise
+    if helper is None:
+        return replay, None, cut_short
+    table = helper.table(replay)
+    if table is None:
+        # The helper's half cannot be used: everything again, in this process.
+        replay, _, cut_short = _read_file(path, summary_only=True)
+    return replay, table, cut_short
+
+
+def conversation_lines(
+    replay: Replay, fmt: str, conn: int | None = None, table: tuple[list[ConvRecord], float] | None = None
+) -> Iterable[str]:
+    """One line per conversation (a header line first in text). `table`: every
+    conversation and the capture's first time when `replay` holds only some of them
+    (tui/conv_parallel.py)."""
+    if table is not None:
+        everyone, first = table
+    else:
+        everyone = [c for c in replay.tracker.conversations if c is not None]
+        first = replay.first_ts
     if fmt == "json":
-        summaries = replay.conversations()
+        summaries = [replay.summary(c, first) for c in everyone]
         if conn is not None:
             summaries = [s for s in summaries if s.conn == conn]
         encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
@@ -346,7 +390,7 @@ def conversation_lines(replay: Replay, fmt: str, conn: int | None = None) -> Ite
         return
     # Text: straight from the tracker's conversations (the same figures as
     # Replay.summary), one %-format per line.
-    convs = [c for c in replay.tracker.conversations if c is not None and (conn is None or c.id == conn)]
+    convs = [c for c in everyone if conn is None or c.id == conn]
     texts = {}
     for c in convs:
         for addr, port in zip(c.addr, c.port):
@@ -360,7 +404,6 @@ def conversation_lines(replay: Replay, fmt: str, conn: int | None = None) -> Ite
         f"{'s→c segs':>8} {'bytes':>10}  {'start':>11} {'duration':>11}  {'client state':<12} server state"
     )
     line = f"%5d  %-{width}s %s<-> %-{swidth}s  %8d %10d  %8d %10d  %11.6f %11.6f  %-12s %s"
-    first = replay.first_ts
     names = [state.value for state in STATES]
     for c in convs:
         counts = c.counts
