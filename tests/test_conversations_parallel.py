@@ -379,6 +379,7 @@ FAULTS = {"exit": helper_exits, "garbage": helper_garbage, "lies": helper_lies, 
 results = []
 for run in json.load(sys.stdin):
     cp.MIN_BYTES = run["min_bytes"]
+    cp.CHECK_IDLE = False  # the test run itself keeps the CPUs busy
     cp.MIN_WAIT, cp.WAIT_FACTOR = (0.3, 1.0) if run["fault"] == "hang" else (20.0, 4.0)
     cp._helper_main = FAULTS.get(run["fault"], real_helper)
     os.fork = no_fork if run["fault"] == "no-fork" else real_fork
@@ -462,6 +463,29 @@ def test_small_files_stay_in_one_process(files):
     assert res[0]["rc"] == 0 and res[0]["path"] == "single"
 
 
+def test_a_busy_machine_keeps_one_process(tmp_path, monkeypatch):
+    """No free CPU: the helper would only take turns with this process; unknown: assume free."""
+    loadavg = tmp_path / "loadavg"
+    monkeypatch.setattr(conv_parallel, "LOADAVG", str(loadavg))
+    cpus = os.cpu_count() or 1
+    loadavg.write_text(f"0.10 0.20 0.30 1/120 4242\n")
+    assert conv_parallel.cpu_free()
+    loadavg.write_text(f"2.10 2.20 2.30 {cpus + 1}/120 4242\n")
+    assert not conv_parallel.cpu_free()
+    loadavg.write_text("garbled")
+    assert conv_parallel.cpu_free()
+    loadavg.unlink()
+    assert conv_parallel.cpu_free()
+    loadavg.write_text(f"2.10 2.20 2.30 {cpus + 1}/120 4242\n")
+    monkeypatch.setattr(conv_parallel, "_cpus", lambda: 2)
+    monkeypatch.setattr(conv_parallel.threading, "active_count", lambda: 1)
+    big = tmp_path / "big.pcap"
+    big.write_bytes(busy_capture(20, 5))
+    with open(big, "rb") as f:
+        assert conv_parallel.Helper.start(f, "big.pcap", 1 << 20, min_bytes=0) is None
+    assert conv_parallel.last_path == "single: no free CPU"
+
+
 @pytest.mark.parametrize("fault", ["exit", "garbage", "lies", "wrong-shape", "missing", "abort", "hang", "no-fork"])
 def test_a_failing_helper_costs_time_only(files, fault):
     """Whatever goes wrong with the helper, the table is the single run's, nothing else is
@@ -486,6 +510,7 @@ SLOW_RUN = r"""
 import os, sys, time
 from tcp_lab.tui import cli, conv_parallel as cp
 cp.MIN_BYTES = 0
+cp.CHECK_IDLE = False
 pidfile, mode = sys.argv[1], sys.argv[2]
 real_helper, real_table = cp._helper_main, cp.Helper.table
 if mode == "sleepy":

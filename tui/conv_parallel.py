@@ -23,8 +23,12 @@ number) is renumbered with them.
 
 Only for regular files of at least `MIN_BYTES` (below that a fork costs more than it
 saves), on a machine with two CPUs or more for this process, from a process running one
-thread (forking with threads running is unsafe). Standard input and runs with memory
-limits take the stream path (tui/cmd_replay.py) and never come here.
+thread (forking with threads running is unsafe), and when a CPU is free right now
+(`cpu_free`): both processes read the whole file, so the two halves cost about a third
+more CPU time than one process; with every other CPU busy (a build, a test run) the
+helper would only take turns with this process and the run would end later than alone.
+Standard input and runs with memory limits take the stream path (tui/cmd_replay.py) and
+never come here.
 """
 
 from __future__ import annotations
@@ -48,11 +52,16 @@ MIN_BYTES = 8 << 20
 #: this process took, and at least `MIN_WAIT` seconds (a busy machine may run it late).
 WAIT_FACTOR = 4.0
 MIN_WAIT = 20.0
+#: Look for a free CPU before forking (tests switch it off to force the two processes).
+CHECK_IDLE = True
+#: Where Linux says how many tasks are ready to run ("0.52 0.58 0.59 2/311 4242": 2).
+LOADAVG = "/proc/loadavg"
 #: The half this process tracks, and the helper's.
 MINE, HELPERS = 0, 1
 
 #: What the last `Helper.start` / `Helper.table` decided, for tests and benchmarks: "single"
-#: (not eligible), "parallel" (the helper's half was used), or "fallback: <why>".
+#: (not eligible), "single: no free CPU", "parallel" (the helper's half was used), or
+#: "fallback: <why>".
 last_path = ""
 
 
@@ -120,6 +129,27 @@ def _counts(replay: Replay) -> tuple:
     )
 
 
+def cpu_free() -> bool:
+    """Whether a CPU is free for the helper right now: fewer other tasks ready to run than
+    the machine has CPUs besides the one this process runs on (Linux's count of running
+    tasks in /proc/loadavg, the lowest of a few looks a millisecond apart, since a task
+    may run for an instant). True when that cannot be known."""
+    cpus = os.cpu_count() or 1
+    low = None
+    try:
+        for look in range(4):
+            if look:
+                time.sleep(0.001)
+            with open(LOADAVG, "rb") as f:
+                running = int(f.read().split()[3].split(b"/")[0])
+            low = running if low is None else min(low, running)
+            if low - 1 < cpus - 1:  # this process is one of the running tasks
+                return True
+    except (OSError, ValueError, IndexError):
+        return True
+    return False
+
+
 def _cpus() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -152,6 +182,9 @@ class Helper:
         if not stat.S_ISREG(st.st_mode) or st.st_size < (MIN_BYTES if min_bytes is None else min_bytes):
             return None
         if _cpus() < 2 or threading.active_count() != 1:
+            return None
+        if CHECK_IDLE and not cpu_free():
+            last_path = "single: no free CPU"
             return None
         try:
             r, w = os.pipe()
