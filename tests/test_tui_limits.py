@@ -14,21 +14,31 @@ as it does when nothing was dropped.
   its neighbour is shown; with a filter that lists nothing else, the empty state says so;
 - every notice once, as a notification (merged per kind when they come fast), and the
   memory line in the status line, in English and in Chinese;
-- `tcp-lab replay FILE --max-...` on the screen keeps what the limits allow.
+- `tcp-lab replay FILE --max-...` on the screen keeps what the limits allow;
+- the live screen (`tcp-lab sniff --max-...`) on real loopback traffic in a namespace,
+  held to a replay without limits of the pcap it wrote.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import socket
+import threading
+import time
 
 from capbuild import eth, ipv4, pcap_header, pcap_record, tcp
+from netns_util import netns  # noqa: F401  (netns is a fixture)
 from tui_helpers import lab_state, run_async, screen_text, toasts
 
 from tcp_lab.core.limits import Limits
 from tcp_lab.core.replay import Replay
 from tcp_lab.tui.conn_list import ConnList
 from tcp_lab.tui.explain_pane import ExplainPane
+from tcp_lab.tui.live_app import live_app
+from tcp_lab.tui.live_capture import LiveCapture
+from tcp_lab.tui.live_session import LiveSession, open_output
 from tcp_lab.tui.replay_app import CaptureScreen, open_capture_file, replay_app
 
 SYN, FIN, PSH, ACK = 0x02, 0x01, 0x08, 0x10
@@ -394,3 +404,154 @@ async def test_a_file_with_limits_on_the_screen_keeps_what_they_allow(tmp_path):
     finally:
         if not whole:
             os.close(fd)
+
+
+# -- the live screen: real loopback traffic in a namespace ---------------------------------------
+
+
+def test_live_screen_under_small_limits_follows_what_is_kept(netns, tmp_path):  # noqa: F811
+    """`tcp-lab sniff` with --max-segments-per-conn 20 --max-conns 3, as the screen runs
+    it (cmd_sniff.open_session): a real capture on the namespace's lo, a long connection
+    then short ones. Every segment the screen shows is checked against a replay, without
+    limits, of the pcap the session wrote (--write): the same frame, the same states."""
+    with netns.inside():
+        asyncio.run(_live(tmp_path / "sniff.pcap"))
+
+
+def _echo_server(listener: socket.socket, stop: threading.Event) -> None:
+    listener.settimeout(0.1)
+    while not stop.is_set():
+        try:
+            conn, _ = listener.accept()
+        except TimeoutError:
+            continue
+        except OSError:
+            return
+        threading.Thread(target=_echo, args=(conn,), daemon=True).start()
+
+
+def _echo(conn: socket.socket) -> None:
+    with conn:
+        conn.settimeout(10)
+        while True:
+            try:
+                data = conn.recv(4096)
+            except OSError:
+                return
+            if not data:
+                return
+            conn.sendall(data)
+
+
+def _exchange(client: socket.socket, n: int) -> None:
+    """n request/answer pairs of 8 bytes, each awaited: several segments each."""
+    for _ in range(n):
+        client.sendall(b"tcp-lab!")
+        got = b""
+        while len(got) < 8:
+            got += client.recv(8 - len(got))
+
+
+async def _until(pilot, predicate, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        await pilot.pause(0.03)
+
+
+def conv_dropped(session) -> int:
+    convs = session.replay.tracker.conversations
+    return convs[0].dropped if convs and convs[0] is not None else 0
+
+
+def _expected_from(path) -> dict[int, dict]:
+    replay = Replay("expected")
+    replay.feed(path.read_bytes())
+    return {row["no"]: row for row in map(json.loads, replay.json_lines())}
+
+
+async def _live(path) -> None:
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+    server = threading.Thread(target=_echo_server, args=(listener, stop), daemon=True)
+    server.start()
+    capture = LiveCapture("lo", f"tcp port {port}")
+    capture.open()
+    session = LiveSession(capture, write_fd=open_output(str(path)),
+                          limits=Limits(max_segments_per_conn=20, max_conns=3))
+    app = live_app(session, highlight_seconds=None, cursor_blink=False)
+    long = socket.socket()
+    long.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    long.settimeout(5)
+    try:
+        async with app.run_test(size=(120, 36), notifications=True) as pilot:
+            screen = app.screen
+            await _until(pilot, lambda: screen.started)
+            long.connect(("127.0.0.1", port))
+            deadline = time.monotonic() + 15
+            while conv_dropped(session) == 0:  # in steps: the limits look between batches
+                assert time.monotonic() < deadline, "the limits never bit"
+                await asyncio.to_thread(_exchange, long, 5)
+                await pilot.pause(0.1)
+            conv = session.replay.tracker.conversations[0]
+            await pilot.pause(0.2)
+            # Following the newest segment of what is kept.
+            expected = _expected_from(path)
+            s = lab_state(app)
+            frame = heading_frame(app)
+            assert frame == max(expected)
+            assert (s["client"], s["server"]) == (expected[frame]["client"]["state"], expected[frame]["server"]["state"])
+            assert tcb_shown(s["client_text"]) == tcb_expected(expected[frame]["client"])
+            assert len(s["rows"]) == len(conv.rows)
+            assert [r[-1] for r in s["rows"]] == [expected[n]["info"] for n in sorted(expected)[conv.dropped:]]
+            assert f"{conv.dropped} older dropped" in screen.sub_title
+            assert any(t.startswith("Kept the last") and "of conversation 0" in t for t in toasts(app))
+            assert "memory bound: " in status_bar(app)
+            # Stepping back pauses following; more traffic moves the rows under the cursor,
+            # and the cursor stays on its segment (or the oldest kept, if it went).
+            await pilot.press("p", "p")
+            held = heading_frame(app)
+            dropped_before = conv.dropped
+            # (The limits look when a batch arrives: traffic goes on until they bite.)
+            deadline = time.monotonic() + 15
+            while conv.dropped == dropped_before:
+                assert time.monotonic() < deadline, "the limits never looked again"
+                await asyncio.to_thread(_exchange, long, 3)
+                await pilot.pause(0.1)
+            await pilot.pause(0.2)
+            expected = _expected_from(path)
+            kept = sorted(expected)[conv.dropped:]
+            assert heading_frame(app) == max(held, kept[0])
+            s = lab_state(app)
+            frame = heading_frame(app)
+            assert (s["client"], s["server"]) == (expected[frame]["client"]["state"], expected[frame]["server"]["state"])
+            assert [r[-1] for r in s["rows"]] == [expected[n]["info"] for n in kept[: len(s["rows"])]]
+            # Short connections, closed: the oldest closed ones are forgotten and leave
+            # the list; the long one, still open and shown, stays.
+            for _ in range(7):
+                with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+                    await asyncio.to_thread(_exchange, c, 1)
+                await pilot.pause(0.15)
+            await _until(pilot, lambda: session.replay.evicted.conversations > 0)
+            await pilot.pause(0.2)
+            replay = session.replay
+            conns = screen.query_one(ConnList)
+            kept_ids = [i for i, c in enumerate(replay.tracker.conversations) if c is not None]
+            assert list(conns.ids) == kept_ids and 0 in kept_ids and screen.selected == 0
+            n = replay.evicted.conversations
+            assert f"Connections {len(kept_ids)} · {n} forgotten" in screen_text(app)
+            assert any(t.startswith("Forgot the") for t in toasts(app))
+            memory = f"memory bound: {replay.evicted.segments:,} segments dropped, {n:,} conversations forgotten"
+            assert memory in status_bar(app)
+            await pilot.press("q")
+    finally:
+        stop.set()
+        server.join(2)
+        long.close()
+        listener.close()
+        capture.stop()
+        session.close()

@@ -23,6 +23,12 @@ packets: a flood costs one repaint per tick, not one per segment.
   went away), or the capture socket failing: a red sentence in the status line and a
   notification; what was captured stays on the screen, to step through as a replay; q
   quits with 0 as always.
+- Memory is bounded (core/limits.py: LIVE_LIMITS, or --max-segments,
+  --max-segments-per-conn, --max-conns): what the limits drop is followed as on the
+  replay screen (tui/replay_app.py CaptureScreen): the shown conversation's oldest
+  segments leave the panes, a forgotten conversation leaves the list (said in a
+  notification if it was shown), each notice is a notification and the status line
+  ends with the memory line.
 - ctrl+c quits like q; SIGINT, SIGTERM or SIGHUP from outside end the screen cleanly with
   exit code 0, as they end a headless sniff (tui/interrupts.py).
 """
@@ -132,7 +138,7 @@ class LiveScreen(CaptureScreen):
         error = capture.error  # read before pumping: what came before the error is pumped now
         added = session.pump()
         revised = self.replay.take_revised()
-        if added or revised:
+        if added or revised or self.limits_bit():
             self.grew(revised)
         for notice in capture.take_notices():
             severity = "warning" if notice == "down" else "information"
@@ -167,6 +173,10 @@ class LiveScreen(CaptureScreen):
             lt("skipped", lang, n=s.skipped_total),
             figures_text(s.segments, s.conversations, lang),
         ]
+        memory = self.replay.memory_note(lang)
+        if memory:
+            # The memory limits (--max-segments ...) dropped something: say how much.
+            figures.append(memory)
         if self.failed is not None:
             return Text.assemble((self.failed, "bold red"), " · " + " · ".join(figures))
         if self.session.capture.link_down:

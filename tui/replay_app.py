@@ -295,6 +295,7 @@ class CaptureScreen(TeachingMixin, Screen):
         self.lost: int | None = None
         self._notices = ScreenNotices(self, self.NOTICE_INTERVAL)
         self._notice_timer: TextualTimer | None = None
+        self._evicted_seen = (0, 0)
 
     # -- what subclasses say ------------------------------------------------------------
 
@@ -356,6 +357,7 @@ class CaptureScreen(TeachingMixin, Screen):
         conns = self.conn_list
         conns.grow()
         self._freeze_heap()
+        self.limits_bit()  # taken in now
         self.say_notices()
         if revised:
             self.take_revised(revised)
@@ -398,6 +400,17 @@ class CaptureScreen(TeachingMixin, Screen):
                 self._touched = True
 
     # -- memory limits ------------------------------------------------------------------
+
+    def limits_bit(self) -> bool:
+        """True when the memory limits took something away since the last call. A feeder
+        then repaints before it lets Textual draw again: the panes must not draw from
+        positions that moved or a conversation that is gone."""
+        replay = self.replay
+        now = (replay.rows_dropped, replay.evicted.conversations)
+        if now == self._evicted_seen:
+            return False
+        self._evicted_seen = now
+        return True
 
     def say_notices(self) -> None:
         """Show what the memory limits did since the last look (merged, throttled); what
@@ -519,6 +532,8 @@ class CaptureScreen(TeachingMixin, Screen):
 
     def show(self) -> None:
         """Bring every pane to the cursor; the list, the details and the status line too."""
+        if self.index.forgotten and self._drop_forgotten():
+            return
         self._last_paint = time.monotonic()
         c = self.controller
         c.length  # noqa: B018  (follows what the memory limits dropped: the cursor moves)
@@ -841,7 +856,7 @@ class ReplayScreen(CaptureScreen):
             self._input_ended()
             return
         now = time.monotonic()
-        if self._dirty and now - self._last_paint >= 1 / REPAINTS_PER_SECOND:
+        if self._dirty and (now - self._last_paint >= 1 / REPAINTS_PER_SECOND or self.limits_bit()):
             self._repaint()
         if reader.pending:
             self._schedule_pump(0.002)
