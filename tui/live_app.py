@@ -175,8 +175,9 @@ class LiveScreen(CaptureScreen):
         ]
         memory = self.replay.memory_note(lang)
         if memory:
-            # The memory limits (--max-segments ...) dropped something: say how much.
-            figures.append(memory)
+            # The memory limits (--max-segments ...) dropped something: say how much, first
+            # (a long status line is cut at the right).
+            figures.insert(0, memory)
         if self.failed is not None:
             return Text.assemble((self.failed, "bold red"), " · " + " · ".join(figures))
         if self.session.capture.link_down:
