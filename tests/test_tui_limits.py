@@ -39,7 +39,7 @@ from tcp_lab.tui.explain_pane import ExplainPane
 from tcp_lab.tui.live_app import live_app
 from tcp_lab.tui.live_capture import LiveCapture
 from tcp_lab.tui.live_session import LiveSession, open_output
-from tcp_lab.tui.replay_app import CaptureScreen, open_capture_file, replay_app
+from tcp_lab.tui.replay_app import open_capture_file, replay_app
 
 SYN, FIN, PSH, ACK = 0x02, 0x01, 0x08, 0x10
 

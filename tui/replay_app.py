@@ -495,6 +495,7 @@ class CaptureScreen(TeachingMixin, Screen):
         if self.replay.tracker.conversations[conn] is None:
             # Forgotten (memory limits) since the list was last brought up to date.
             self.conn_list.prune()
+            self.conn_list.select(self.selected)
             self.notify(t("forgot_heading", self.lang, n=conn) + ".", severity="warning", timeout=5)
             return
         if self.selected is not None:
