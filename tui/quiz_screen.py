@@ -10,6 +10,15 @@ the score; l switches between English and Chinese. Everything works from the key
 finished simulation's timeline (QuizApp); the lab's `z` key (`open_quiz(lab_screen)`)
 gives it the lab's own controller, so the quiz starts at the lab's current step, makes
 new steps as the lab would, and leaves the lab on the last step answered.
+
+Over the replay and live screens (`z` there too) the quiz reads one conversation of a
+capture through `CaptureQuizFrames`: a replay with memory limits (core/limits.py) can drop
+the conversation's oldest segments while the quiz is open (every position shifts down) or
+forget the whole conversation. The quiz is a fixed exercise: it takes the frames it will
+ask about when it opens (and those that arrive while it is open) and counts its steps as
+the conversation's positions were when it opened; a trim changes nothing it asks, and leaving puts the screen on the last segment answered
+(or the oldest kept, if that one went). A forgotten conversation ends the quiz with one
+line that says so, and the score so far.
 """
 
 from __future__ import annotations
@@ -36,6 +45,102 @@ from .too_small import MinimumSize
 
 def t(key: str, lang: str, **params: Any) -> str:
     return render(Explanation(key, params), lang)
+
+
+#: Why a quiz over a capture ended early (the memory limits took its conversation away).
+CUT_SHORT: dict[str, dict[str, str]] = {
+    "forgotten": {
+        "en": "Connection #{n} was forgotten to bound memory (see --max-conns): the quiz ends here.",
+        "zh": "为限制内存，连接 #{n} 已被忘记（见 --max-conns）：测验到此结束。",
+    },
+    "passed": {
+        "en": "Connection #{n}'s next segments were dropped to bound memory (see --max-segments-per-conn) "
+              "before the quiz reached them: the quiz ends here.",
+        "zh": "为限制内存，连接 #{n} 接下来的报文段在测验到达之前已被丢弃（见 --max-segments-per-conn）：测验到此结束。",
+    },
+}
+
+#: Frames a quiz over a capture holds ahead of the step it is on (about 45 µs each to
+#: build; a quiz of this many steps asks some 700 questions).
+TAKEN_FRAMES = 256
+
+
+class CaptureQuizFrames:
+    """`frame_at(i)` for a quiz over one conversation of a capture (a CaptureStepper and
+    its CaptureIndex, tui/replay_app.py): frame i is the one at position i when the quiz
+    opened, whatever the memory limits dropped since.
+
+    It takes the next `ahead` frames when the quiz opens, and (`take`, each time the screen
+    below repaints) those that arrive later, up to `ahead` past the step the quiz is on:
+    the limits drop segments only when a later batch arrives, so a segment the screen has
+    shown is taken before it can go. Each step is read by its segment number in the
+    conversation (position + the segments dropped before it): as the replay has it now
+    while that segment is kept (hindsight may have rewritten its states since), else the
+    frame taken. A segment dropped before it was taken, or the conversation forgotten,
+    ends the quiz: `why_ended(lang)` says which."""
+
+    def __init__(self, controller: Any, start: int, ahead: int | None = None) -> None:
+        self.controller = controller
+        self.index = controller.index
+        controller.length  # noqa: B018  (brings the index up to date)
+        #: Segments of the conversation dropped before position 0, when the quiz opened.
+        self.base = self.index.dropped
+        self.ahead = TAKEN_FRAMES if ahead is None else ahead
+        self.taken: dict[int, Frame] = {}
+        #: The first frame not taken yet (they are taken in order).
+        self.upto = max(0, start)
+        self.why: str | None = None
+        self.take(start)
+
+    def offset(self) -> int:
+        """Position now of the quiz's frame i, minus i (the segments dropped since it opened, negated)."""
+        self.controller.length  # noqa: B018  (follows what the limits dropped)
+        return self.base - self.index.dropped
+
+    def position(self, i: int) -> int:
+        """Where the quiz's frame i is in the conversation now (< 0: dropped)."""
+        return i + self.offset()
+
+    def take(self, current: int) -> None:
+        """Keep the frames from the quiz's step `current` on; take those kept now that are
+        not taken yet, up to `ahead` past it."""
+        if self.why is not None or self.gone():
+            return
+        offset = self.offset()
+        n = self.controller.length
+        for i in [i for i in self.taken if i < current]:
+            del self.taken[i]
+        lo = max(self.upto, current, -offset)
+        hi = min(current + self.ahead, n - offset)
+        timeline = self.controller.timeline
+        for i in range(lo, hi):
+            self.taken[i] = timeline[i + offset]
+        self.upto = max(self.upto, hi)
+
+    def __call__(self, i: int) -> Frame | None:
+        if self.why is not None or self.gone():
+            return None
+        pos = self.position(i)
+        if 0 <= pos < self.controller.length:
+            return self.controller.timeline[pos]
+        frame = self.taken.get(i)
+        if frame is None and pos < 0:
+            self.why = "passed"
+        return frame
+
+    def gone(self) -> bool:
+        """True once the replay forgot the conversation (--max-conns)."""
+        if self.why is None and self.index.forgotten:
+            self.why = "forgotten"
+        return self.why == "forgotten"
+
+    def why_ended(self, lang: str) -> str | None:
+        """The sentence saying why the quiz ended early, or None."""
+        self.gone()
+        if self.why is None:
+            return None
+        entry = CUT_SHORT[self.why]
+        return (entry.get(lang) or entry["en"]).format(n=self.index.conn)
 
 
 def score_text(quiz: Quiz, lang: str) -> str:
@@ -88,6 +193,7 @@ class QuizScreen(Screen):
         before: tuple[State, State] = (State.CLOSED, State.CLOSED),
         on_leave: Callable[["QuizScreen"], None] | None = None,
         history: list[str] | None = None,
+        capture: CaptureQuizFrames | None = None,
     ) -> None:
         super().__init__(id="quiz")
         self.quiz = Quiz(frame_at, start=start, before=before)
@@ -98,6 +204,10 @@ class QuizScreen(Screen):
         self.finished = False
         self.on_leave = on_leave
         self.history: list[str] = list(history or [])
+        #: The frames of a quiz over a capture (what `frame_at` is then), else None.
+        self.capture = capture
+        #: True when the quiz ended because its source went away (the reason is shown).
+        self.cut_short = False
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="?")
@@ -111,8 +221,25 @@ class QuizScreen(Screen):
     def on_mount(self) -> None:
         self.frame = self.quiz.next_step()
         if self.frame is None:
-            self.finished = True
+            self._end()
         self.refresh_all()
+
+    def _end(self) -> None:
+        self.finished = True
+        self.cut_short = bool(self.capture is not None and self.capture.why_ended(self.lang))
+
+    def lab_changed(self) -> None:
+        """The screen under the quiz changed what it shows (a capture grew, or the memory
+        limits took something away): the frames that arrived are taken; if the quiz's
+        conversation is gone, the quiz ends now, with the line that says so and the score
+        so far."""
+        capture = self.capture
+        if self.finished or capture is None or not self.is_mounted:
+            return
+        capture.take(max(self.quiz.index, self.quiz.start))
+        if capture.why_ended(self.lang):
+            self._end()
+            self.refresh_all()
 
     # -- what the screen shows --------------------------------------------------------
 
@@ -133,7 +260,8 @@ class QuizScreen(Screen):
         question = self.query_one("#quiz-question", Static)
         feedback = self.query_one("#quiz-feedback", Static)
         if self.finished:
-            question.update(Text(t("quiz.done", lang), style="bold"))
+            why = self.capture.why_ended(lang) if self.cut_short and self.capture is not None else None
+            question.update(Text(why or t("quiz.done", lang), style="bold"))
             feedback.update(Text(score_text(self.quiz, lang) + "\n" + ("按 q 退出" if lang == "zh" else "Press q to leave."), style="bold"))
             return
         frame = self.frame
@@ -204,7 +332,7 @@ class QuizScreen(Screen):
         self.revealed = []
         self.frame = self.quiz.next_step()
         if self.frame is None:
-            self.finished = True
+            self._end()
         self.refresh_all()
 
     def action_toggle_lang(self) -> None:
@@ -263,13 +391,22 @@ def open_quiz(lab_screen: Any) -> None:
     lab's controller as the quiz goes; leaving the quiz leaves the lab on the last step
     answered."""
     controller = lab_screen.controller
+    capture = hasattr(controller.index, "forgotten")
+    if capture:
+        controller.length  # noqa: B018  (the cursor follows what the limits dropped)
     start = controller.cursor + 1
+    frames: CaptureQuizFrames | None = None
+    frame_at: Callable[[int], Frame | None]
+    if capture:
+        # One conversation of a capture: positions may shift under the quiz.
+        frames = frame_at = CaptureQuizFrames(controller, start)
+    else:
 
-    def frame_at(i: int) -> Frame | None:
-        while i >= controller.length:
-            if not controller.extend():
-                return None
-        return controller.timeline[i]
+        def frame_at(i: int) -> Frame | None:
+            while i >= controller.length:
+                if not controller.extend():
+                    return None
+            return controller.timeline[i]
 
     if controller.cursor >= 0:
         now = controller.timeline[controller.cursor]
@@ -282,13 +419,23 @@ def open_quiz(lab_screen: Any) -> None:
     def leave(screen: QuizScreen) -> None:
         last = screen.last_answered
         lab_screen.app.pop_screen()
-        if last >= 0:
-            controller.jump(last)
+        # (A forgotten conversation: the screen shows another one now; it stays as it is.)
+        if last >= 0 and lab_screen.controller is controller:
+            controller.jump(frames.position(last) if frames is not None else last)
         lab_screen.show()
         lab_screen.notify(score_text(screen.quiz, lab_screen.lang), timeout=8)
 
     scenario = getattr(controller, "scenario", None)
     title = scenario.title.get(lab_screen.lang, scenario.title["en"]) if scenario is not None else "tcp-lab"
     lab_screen.app.push_screen(
-        QuizScreen(frame_at, title=title, lang=lab_screen.lang, start=start, before=before, on_leave=leave, history=history)
+        QuizScreen(
+            frame_at,
+            title=title,
+            lang=lab_screen.lang,
+            start=start,
+            before=before,
+            on_leave=leave,
+            history=history,
+            capture=frames,
+        )
     )

@@ -562,6 +562,7 @@ class CaptureScreen(TeachingMixin, Screen):
         self._status_shown = status
         self.title = self.selected_title()
         self.sub_title = self.status_text()
+        self.refresh_teaching()  # the state diagram or the quiz open over this screen
 
     def selected_title(self) -> str:
         if self.selected is None:

@@ -10,6 +10,13 @@ own keys (n, space, →, p, ←, Home, End), so the diagram moves as the ladder 
 (or Escape) goes back to the ladder. The lab screen opens it with
 `open_state_diagram(lab_screen)`; any screen with a `controller` (a Stepper), `lang` and
 `show()` will do (the replay screen too).
+
+Over a capture that changes underneath (a growing capture followed, or the memory limits
+of core/limits.py dropping the conversation's oldest segments or forgetting it), the
+screen below calls `lab_changed()` (tui/teach.py) each time it repaints: the diagram is
+drawn again for the frame now under the cursor (the cursor moves with its segment, or to
+the oldest kept; a forgotten conversation's neighbour), or, with no conversation left to
+show, the caption says why.
 """
 
 from __future__ import annotations
@@ -79,9 +86,18 @@ class StateDiagram(Widget):
         self.client_state = State.CLOSED
         self.server_state = State.CLOSED
         self.moves: dict[str, Move] = {}
+        #: False when there is no connection to mark (the diagram alone, no C or S).
+        self.marked = True
 
     def show(self, client: State, server: State, moves: dict[str, Move]) -> None:
         self.client_state, self.server_state, self.moves = client, server, moves
+        self.marked = True
+        self.refresh()
+
+    def show_nothing(self) -> None:
+        """The diagram without marks: no connection to show."""
+        self.client_state, self.server_state, self.moves = State.CLOSED, State.CLOSED, {}
+        self.marked = False
         self.refresh()
 
     # -- what is lit ----------------------------------------------------------------
@@ -115,6 +131,8 @@ class StateDiagram(Widget):
 
     def node_roles(self, diagram: Diagram) -> dict[tuple[State, int], set[str]]:
         where: dict[tuple[State, int], set[str]] = {}
+        if not self.marked:
+            return where
         for role, state in (("client", self.client_state), ("server", self.server_state)):
             copy = self.closed_copy(role, diagram) if state is State.CLOSED else 0
             where.setdefault((state, copy), set()).add(role)
@@ -271,13 +289,27 @@ class StateDiagramScreen(Screen):
 
     def update_view(self) -> None:
         controller = self.lab_screen.controller
-        client, server, moves = moves_at(controller, controller.cursor)
-        self.query_one(StateDiagram).show(client, server, moves)
-        self.query_one(DiagramCaption).show(client, server, moves, self.lang)
+        n = controller.length  # a capture's cursor follows what the memory limits dropped
+        waiting = getattr(self.lab_screen, "waiting_text", None)
+        if n == 0 and controller.cursor < 0 and callable(waiting):
+            # A capture with no conversation to show (none yet, or the one shown was
+            # forgotten and none is left): say so rather than mark a made-up CLOSED.
+            heading, body = waiting()
+            self.query_one(StateDiagram).show_nothing()
+            self.query_one(DiagramCaption).update(Text.assemble((heading, "bold"), "\n", body))
+        else:
+            client, server, moves = moves_at(controller, controller.cursor)
+            self.query_one(StateDiagram).show(client, server, moves)
+            self.query_one(DiagramCaption).show(client, server, moves, self.lang)
         title = "RFC 9293 状态图" if self.lang == "zh" else "RFC 9293 state diagram"
         self.title = title
         status = getattr(self.lab_screen, "status_text", None)
         self.sub_title = status() if callable(status) else ""
+
+    def lab_changed(self) -> None:
+        """The screen below changed what it shows (tui/teach.py): draw its frame now."""
+        if self.is_mounted:
+            self.update_view()
 
     def action_step(self, how: str) -> None:
         action = getattr(self.lab_screen, f"action_{how}")

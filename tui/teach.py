@@ -6,6 +6,11 @@ live screens' `CAPTURE_KEYS`, so the bindings, the footer, the help screen and t
 palette all list them). A screen gets their actions by taking `TeachingMixin` first among
 its bases: `class LabScreen(TeachingMixin, Screen)` (tui/app.py), and the replay and live
 screens (tui/replay_app.py, tui/live_app.py) likewise.
+
+A screen whose timeline changes by itself (the replay and live screens: a capture that
+grows, the memory limits dropping a conversation's oldest segments or forgetting it) calls
+`refresh_teaching()` each time it repaints, so that the diagram or the quiz open over it
+follows (their `lab_changed()`).
 """
 
 from __future__ import annotations
@@ -32,6 +37,18 @@ class TeachingMixin:
         if callable(stop):
             stop()
         open_quiz(self)
+
+    def refresh_teaching(self) -> None:
+        """Tell the teaching screens open over this one (`lab_changed()`: the state
+        diagram, the quiz) that what this screen shows changed."""
+        app = self.app  # type: ignore[attr-defined]
+        stack = app.screen_stack
+        if self not in stack:
+            return
+        for screen in stack[stack.index(self) + 1 :]:
+            changed = getattr(screen, "lab_changed", None)
+            if callable(changed):
+                changed()
 
     def action_export(self) -> None:
         from .export_actions import open_export_menu
