@@ -179,3 +179,37 @@ def test_text_and_json_never_import_scapy_or_textual():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_ctrl_c_wrapped_by_python_is_an_interrupt_not_an_internal_error(monkeypatch, capsys):
+    """A SIGINT landing in `__set_name__` while a module defines a class (an import at
+    start-up) reaches main() as "RuntimeError: Error calling __set_name__" caused by the
+    KeyboardInterrupt: exit 130 and silence, like any ctrl+c. A real RuntimeError is
+    still an internal error: one sentence, exit 1."""
+    import types
+
+    from tcp_lab.tui import cli
+
+    def raising(exc: BaseException):
+        def run(args):
+            raise exc
+        return types.SimpleNamespace(run=run)
+
+    def wrapped_interrupt() -> RuntimeError:
+        try:
+            try:
+                raise KeyboardInterrupt
+            except KeyboardInterrupt as ki:
+                raise RuntimeError("Error calling __set_name__ on 'reactive' instance") from ki
+        except RuntimeError as err:
+            return err
+
+    monkeypatch.setattr(cli.importlib, "import_module", lambda name: raising(wrapped_interrupt()))
+    assert cli.main(["scenarios"]) == 130
+    assert capsys.readouterr().err == ""
+
+    monkeypatch.setattr(cli.importlib, "import_module", lambda name: raising(RuntimeError("boom")))
+    monkeypatch.delenv("TCP_LAB_DEBUG", raising=False)
+    assert cli.main(["scenarios"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "internal error: RuntimeError: boom" in err

@@ -185,7 +185,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say(f"cannot write{where}: {exc.strerror or exc}.")
         return 1
     except Exception as exc:  # noqa: BLE001 - the last guard: one sentence, never a traceback
+        if _interrupted(exc):
+            return 130
         return _internal_error(exc)
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """True for an error that only wraps a ctrl+c: a SIGINT that lands while Python runs
+    `__set_name__` during a class definition (an import at start-up) comes out as
+    "RuntimeError: Error calling __set_name__ ..." caused by the KeyboardInterrupt."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _no_bytecode_under_sudo() -> None:
