@@ -31,7 +31,7 @@ from array import array
 from bisect import bisect_left
 from itertools import accumulate, islice
 from operator import itemgetter
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from . import analysis as an
 from .analysis import ConvAnalysis, analyze
@@ -449,16 +449,7 @@ class Tracker:
             items = list(items)
         if not items:
             return 0
-        if self.first_ts is None:
-            self.first_ts = items[0][0]
-        compactor = self.compactor
-        if compactor is not None:
-            compactor.check()
-        added = self._feed_summary(items)
-        self.tracked += added
-        if compactor is not None:
-            compactor.touched(len(self.store.seq) - added)
-        return added
+        return self._feed_batch(items, items[0][0], self._feed_summary)
 
     def feed_keyed(self, items: Iterable[tuple]) -> int:
         """Track segments given as keyed tuples (core/tcpscan.KEYED_FIELDS, what
@@ -470,12 +461,17 @@ class Tracker:
             return 0
         if self.summary_only:
             return self.feed_lean([(it[1], it[2], it[3], it[4], it[5], it[6], it[8]) for it in items])
+        return self._feed_batch(items, items[0][1], self._feed_full)
+
+    def _feed_batch(self, items: list[tuple], first_ts: float, loop: Callable[[list[tuple]], int]) -> int:
+        """One batch through `loop` (`_feed_summary` or `_feed_full`): the capture's first
+        time noted, the memory limits checked before the batch and told what it added."""
         if self.first_ts is None:
-            self.first_ts = items[0][1]
+            self.first_ts = first_ts
         compactor = self.compactor
         if compactor is not None:
             compactor.check()
-        added = self._feed_full(items)
+        added = loop(items)
         self.tracked += added
         if compactor is not None:
             compactor.touched(len(self.store.seq) - added)

@@ -58,6 +58,8 @@ def run_app(app: Any, exit_code: Callable[[int], int] = shell_code) -> Any:
                 try:
                     loop.add_signal_handler(sig, caught, sig)
                 except (ValueError, RuntimeError, NotImplementedError):
+                    # An event loop that cannot take signal handlers (not Unix, or not
+                    # the main thread's): Textual's own handling of the signal stays.
                     continue
                 installed[sig] = previous
         try:
