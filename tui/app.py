@@ -18,9 +18,8 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer as TextualTimer
-from textual.widgets import Footer
+from textual.widgets import Footer, Header
 
-from .header import SafeHeader
 from .controller import LabController, NoTimer, Stepper
 from .interrupts import CTRL_C, CtrlCQuits, run_app
 from .keys import bindings
@@ -73,7 +72,7 @@ class LabScreen(TeachingMixin, Screen):
     # -- layout -----------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield SafeHeader(show_clock=False, icon="⇄")
+        yield Header(show_clock=False, icon="⇄")
         yield TimelineView(self.controller.index, reveal="upto", highlight_seconds=self.highlight_seconds, id="view")
         yield Footer(compact=True)
 

@@ -14,12 +14,11 @@ from typing import Any
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Footer, Header, Static
 
 from tcp_lab.core.explain import render
 from tcp_lab.core.frame import Explanation
 
-from .header import SafeHeader
 from .cmd_compare import note_text, step_text
 from .interrupts import CTRL_C, CtrlCQuits
 from .privilege import NoStrayFiles
@@ -51,7 +50,7 @@ class CompareApp(CtrlCQuits, MinimumSize, NoStrayFiles, App[int]):
         self.source = source
 
     def compose(self) -> ComposeResult:
-        yield SafeHeader(show_clock=False, icon="⇄")
+        yield Header(show_clock=False, icon="⇄")
         yield DataTable(id="rows", cursor_type="row", zebra_stripes=True)
         yield Static(id="notes")
         yield Footer(compact=True)

@@ -99,3 +99,16 @@ class CtrlCQuits:
             return
         # The selection is cleared, so a second ctrl+c quits.
         app.notify("Copied the selected text; ctrl+c again quits.", timeout=3)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Once the app is ending (q, ctrl+c, a signal), widgets are being taken down while
+        handlers still run: a mount handler or a title watcher (Textual's own Header) that
+        looks up a child already removed gets NoMatches (or NoScreen). That is the exit the
+        user asked for, not an error: Textual would print a traceback and return 1."""
+        from textual.css.query import NoMatches
+        from textual.dom import NoScreen
+
+        app: Any = self
+        if app._exit and isinstance(error, (NoMatches, NoScreen)):
+            return
+        super()._handle_exception(error)  # type: ignore[misc]

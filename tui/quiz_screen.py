@@ -30,14 +30,13 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Header, Static
 
 from tcp_lab.core.explain import render
 from tcp_lab.core.frame import Explanation, Frame
 from tcp_lab.core.quiz import Answer, Quiz, question_text
 from tcp_lab.core.states import State
 
-from .header import SafeHeader
 from .interrupts import CTRL_C, CtrlCQuits
 from .privilege import NoStrayFiles
 from .timeline_view import event_heading
@@ -211,7 +210,7 @@ class QuizScreen(Screen):
         self.cut_short = False
 
     def compose(self) -> ComposeResult:
-        yield SafeHeader(show_clock=False, icon="?")
+        yield Header(show_clock=False, icon="?")
         with Vertical(id="quiz-body"):
             yield Static(id="quiz-history")
             yield Static(id="quiz-states")

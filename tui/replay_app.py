@@ -50,12 +50,11 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer as TextualTimer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Footer, Header, Input, Static
 
 from tcp_lab.core.limits import Limits, resolve_limits
 from tcp_lab.core.replay import Replay
 
-from .header import SafeHeader
 from .capture_index import CaptureIndex
 from .capture_reader import CaptureReader
 from .conn_list import ConnDetails, ConnList
@@ -324,7 +323,7 @@ class CaptureScreen(TeachingMixin, Screen):
     # -- layout -----------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield SafeHeader(show_clock=False, icon="⇄")
+        yield Header(show_clock=False, icon="⇄")
         with Horizontal(id="capture-body"):
             with Vertical(id="conn-box"):
                 yield FilterInput(placeholder=t("filter_placeholder", self.lang), id="conn-filter", compact=True)
